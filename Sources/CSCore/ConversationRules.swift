@@ -1,0 +1,88 @@
+/// What the dispatcher does with one inbound entry, decided from the conversation's state alone.
+///
+/// Pure logic with no I/O, so every rule is unit-tested without Redis; `PartitionWorker` carries
+/// the decision out.
+public enum ConversationDecision: Sendable, Equatable {
+    /// Tell the sending connection; commit nothing.
+    case reject(ChatError)
+    /// Open a new conversation for the customer, route it, then commit the message.
+    case open(skill: String)
+    /// Commit the message to the conversation.
+    case commit(ConversationState)
+    /// Close the conversation and free the agent's capacity.
+    case close(ConversationState)
+    /// Announce that a queue drain gave the conversation to `agentID`.
+    case announceAssignment(ConversationState, agentID: String)
+    /// A drain assigned a conversation that no longer waits: give the agent's capacity back.
+    case releaseStaleAssignment(conversationID: String, agentID: String)
+    /// Nothing to do (a repeated close, a repeated assignment).
+    case ignore
+}
+
+public enum ConversationRules {
+    /// The skill used when a customer names none.
+    public static let defaultSkill = "default"
+
+    /// Decides what to do with `entry`.
+    ///
+    /// - Parameter conversation: the conversation the entry names, or for a customer entry that
+    ///   names none, the customer's open conversation; nil when there is none.
+    public static func decide(_ entry: InboundEntry, conversation: ConversationState?) -> ConversationDecision {
+        switch entry.kind {
+        case .message: return decideMessage(entry, conversation)
+        case .close: return decideClose(entry, conversation)
+        case .assigned: return decideAssigned(entry, conversation)
+        }
+    }
+
+    private static func decideMessage(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
+        if entry.role == .customer {
+            if !entry.conversationID.isEmpty {
+                guard Identifier.customerID(ofConversation: entry.conversationID) == entry.userID else {
+                    return .reject(ChatError(.forbidden, "not your conversation"))
+                }
+                guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
+                guard conversation.customer.id == entry.userID else {
+                    return .reject(ChatError(.forbidden, "not your conversation"))
+                }
+                if conversation.status == .closed { return .open(skill: skill(of: entry)) }
+                return .commit(conversation)
+            }
+            guard let conversation, conversation.status != .closed else { return .open(skill: skill(of: entry)) }
+            return .commit(conversation)
+        }
+        guard !entry.conversationID.isEmpty else {
+            return .reject(ChatError(.invalidField, "conversationId is required"))
+        }
+        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
+        guard conversation.agent?.id == entry.userID else {
+            return .reject(ChatError(.forbidden, "conversation is not assigned to you"))
+        }
+        guard conversation.status == .assigned else {
+            return .reject(ChatError(.conversationClosed, "conversation is closed"))
+        }
+        return .commit(conversation)
+    }
+
+    private static func decideClose(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
+        guard let conversation else {
+            if entry.role == .customer && entry.conversationID.isEmpty { return .ignore }
+            return .reject(ChatError(.notFound, "no such conversation"))
+        }
+        let allowed = entry.role == .customer ? conversation.customer.id == entry.userID : conversation.agent?.id == entry.userID
+        guard allowed else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        return conversation.status == .closed ? .ignore : .close(conversation)
+    }
+
+    private static func decideAssigned(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
+        guard let conversation, conversation.status == .queued else {
+            if conversation?.agent?.id == entry.agentID { return .ignore }
+            return .releaseStaleAssignment(conversationID: entry.conversationID, agentID: entry.agentID)
+        }
+        return .announceAssignment(conversation, agentID: entry.agentID)
+    }
+
+    private static func skill(of entry: InboundEntry) -> String {
+        entry.skill.isEmpty ? defaultSkill : entry.skill
+    }
+}

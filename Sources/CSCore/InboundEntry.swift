@@ -1,0 +1,87 @@
+/// One entry of an inbound partition stream: a client action accepted by a gateway, or a routing
+/// decision that must be applied in the conversation's order.
+///
+/// Field names are short because every chat message carries them; docs/redis-keys.md lists them.
+public struct InboundEntry: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// A chat message from a participant.
+        case message = "msg"
+        /// A conversation close requested by a participant.
+        case close
+        /// A queued conversation was assigned by a queue drain; the owner announces it.
+        case assigned
+    }
+
+    public var kind: Kind
+    /// The acting user (empty for `assigned`).
+    public var userID: String
+    public var role: ParticipantRole
+    public var userName: String
+    /// Client message id (dedup key).
+    public var clientMessageID: String
+    /// Conversation id; empty when a customer writes without naming one.
+    public var conversationID: String
+    public var body: String
+    public var skill: String
+    /// Gateway and connection that accepted it, for replies meant for that connection only.
+    public var gatewayID: String
+    public var connectionID: String
+    /// Agent chosen by a queue drain (`assigned` only).
+    public var agentID: String
+
+    public init(
+        kind: Kind, userID: String = "", role: ParticipantRole = .customer, userName: String = "",
+        clientMessageID: String = "", conversationID: String = "", body: String = "", skill: String = "",
+        gatewayID: String = "", connectionID: String = "", agentID: String = ""
+    ) {
+        self.kind = kind
+        self.userID = userID
+        self.role = role
+        self.userName = userName
+        self.clientMessageID = clientMessageID
+        self.conversationID = conversationID
+        self.body = body
+        self.skill = skill
+        self.gatewayID = gatewayID
+        self.connectionID = connectionID
+        self.agentID = agentID
+    }
+
+    /// Field/value pairs for XADD, omitting empty values.
+    public var fields: [(String, String)] {
+        var result: [(String, String)] = [("k", kind.rawValue)]
+        func add(_ name: String, _ value: String) { if !value.isEmpty { result.append((name, value)) } }
+        add("u", userID)
+        if !userID.isEmpty { result.append(("r", role.rawValue)) }
+        add("n", userName)
+        add("cid", clientMessageID)
+        add("c", conversationID)
+        add("b", body)
+        add("s", skill)
+        add("g", gatewayID)
+        add("cn", connectionID)
+        add("a", agentID)
+        return result
+    }
+
+    /// Decodes the field map of a stream entry; nil when the kind is unknown or required fields lack.
+    public init?(fields: [String: String]) {
+        guard let kindValue = fields["k"], let kind = Kind(rawValue: kindValue) else { return nil }
+        var role = ParticipantRole.customer
+        if let roleValue = fields["r"] {
+            guard let parsed = ParticipantRole(rawValue: roleValue) else { return nil }
+            role = parsed
+        }
+        self.init(
+            kind: kind, userID: fields["u"] ?? "", role: role, userName: fields["n"] ?? "",
+            clientMessageID: fields["cid"] ?? "", conversationID: fields["c"] ?? "", body: fields["b"] ?? "",
+            skill: fields["s"] ?? "", gatewayID: fields["g"] ?? "", connectionID: fields["cn"] ?? "",
+            agentID: fields["a"] ?? ""
+        )
+        switch kind {
+        case .message: if userID.isEmpty || clientMessageID.isEmpty || body.isEmpty { return nil }
+        case .close: if userID.isEmpty { return nil }
+        case .assigned: if conversationID.isEmpty || agentID.isEmpty { return nil }
+        }
+    }
+}

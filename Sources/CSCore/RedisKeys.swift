@@ -1,0 +1,76 @@
+/// Every Redis key, stream and channel the system uses (docs/redis-keys.md is the reference).
+///
+/// Keys that a multi-key command or script touches together share one hash tag (`{...}`), so the
+/// layout works unchanged on Redis Cluster.
+public enum RedisKeys {
+    // MARK: Inbound partitions: tag {p<N>}
+
+    /// Inbound stream of partition `n`: gateways XADD client actions, the owning dispatcher reads.
+    public static func inbound(partition n: Int) -> String { "cs:{p\(n)}:in" }
+    /// Lease naming the dispatcher that owns partition `n` (string with PX expiry).
+    public static func lease(partition n: Int) -> String { "cs:{p\(n)}:lease" }
+    /// Consumer group on every inbound stream.
+    public static let dispatcherGroup = "dispatchers"
+
+    // MARK: Conversations: tag {c:<conversationId>}
+
+    /// Conversation record (hash): customer, agent, status, skill, seq, timestamps.
+    public static func conversation(_ id: String) -> String { "cs:{c:\(id)}:meta" }
+    /// Conversation history (stream): one entry per seq, entry id `<seq>-0`, field `f` = frame JSON.
+    public static func conversationLog(_ id: String) -> String { "cs:{c:\(id)}:log" }
+    /// Dedup table (hash): dedup id (client message id, or event id) → seq.
+    public static func conversationDedup(_ id: String) -> String { "cs:{c:\(id)}:dedup" }
+
+    // MARK: Customers: tag {u:<customerId>}
+
+    /// The customer's open conversation id (string).
+    public static func customerConversation(_ customerID: String) -> String { "cs:{u:\(customerID)}:conv" }
+
+    // MARK: Agents and routing: tag {agents}
+
+    /// Agent profile (hash): name, role, skills, max, pw (scrypt hash).
+    public static func agent(_ id: String) -> String { "cs:{agents}:agent:\(id)" }
+    /// Set of all agent ids.
+    public static let agentIDs = "cs:{agents}:ids"
+    /// Sorted set: agent id → presence expiry (ms since epoch); online while the score is in the future.
+    public static let agentsOnline = "cs:{agents}:online"
+    /// Hash: agent id → number of open conversations assigned.
+    public static let agentsLoad = "cs:{agents}:load"
+    /// Hash: agent id → maximum concurrent conversations.
+    public static let agentsCapacity = "cs:{agents}:capacity"
+    /// Hash: agent id → skills as `,a,b,` (leading and trailing comma for exact matching in Lua).
+    public static let agentsSkills = "cs:{agents}:skills"
+    /// Hash: agent id → ms of the last assignment (ties go to the longest idle).
+    public static let agentsLastAssigned = "cs:{agents}:lastassigned"
+    /// Hash: conversation id → assigned agent id.
+    public static let assignments = "cs:{agents}:assigned"
+    /// Hash: conversation id → skill, for conversations waiting in a queue.
+    public static let queued = "cs:{agents}:queued"
+    /// Set of skills whose queue is not empty.
+    public static let queueSkills = "cs:{agents}:queues"
+    /// List (FIFO, head = oldest) of conversation ids waiting for an agent with `skill`.
+    public static func queue(skill: String) -> String { "cs:{agents}:queue:\(skill)" }
+    /// Prefix of queue keys, for scripts that build them.
+    public static let queuePrefix = "cs:{agents}:queue:"
+
+    // MARK: Pub/sub channels (not keys; no slot)
+
+    /// Frames for every connection of a user.
+    public static func userChannel(_ userID: String) -> String { "cs:u:\(userID)" }
+    /// Frames for one connection on a gateway: payload `<connectionId> <frame>`.
+    public static func gatewayChannel(_ gatewayID: String) -> String { "cs:g:\(gatewayID)" }
+
+    // MARK: Notifier: tag {notify}
+
+    /// Requests for the notifier (stream).
+    public static let notifyStream = "cs:{notify}:in"
+    /// Consumer group on the notifier stream.
+    public static let notifierGroup = "notifiers"
+
+    // MARK: Operations: tag {ops}
+
+    /// The partition count every process must agree on (string).
+    public static let partitionCount = "cs:{ops}:partitions"
+    /// Sorted set: dispatcher id → liveness expiry (ms); used to share partitions fairly.
+    public static let dispatchers = "cs:{ops}:dispatchers"
+}

@@ -1,0 +1,28 @@
+import CSRedis
+
+/// Everything a dispatcher process needs to start.
+public struct DispatcherConfiguration: Sendable {
+    public var redis: RedisConfiguration
+    public var dispatcherID: String
+    public var partitions: Int
+    /// How long a partition lease lives without renewal; a dead dispatcher's partitions move after it.
+    public var leaseMilliseconds: Int = 10_000
+    /// Entries read per XREADGROUP.
+    public var batchSize: Int = 200
+    /// How long one XREADGROUP blocks waiting for entries.
+    public var blockMilliseconds: Int = 1_000
+    /// Approximate number of entries each conversation log keeps.
+    public var historyMaxLength: Int = 10_000
+    /// How long a conversation remembers client message ids for deduplication.
+    public var dedupTTLSeconds: Int = 7 * 24 * 3600
+    /// How often the waiting queues are drained even when nothing else triggers it.
+    public var drainIntervalMilliseconds: Int = 500
+    /// Entries of history included in an assigned agent's `conversation.assigned`.
+    public var assignmentHistory: Int = 50
+
+    public init(redis: RedisConfiguration, dispatcherID: String, partitions: Int) {
+        self.redis = redis
+        self.dispatcherID = dispatcherID
+        self.partitions = partitions
+    }
+}

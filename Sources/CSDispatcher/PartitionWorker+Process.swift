@@ -1,0 +1,106 @@
+import CSCore
+import CSRedis
+import CSServer
+import NIOCore
+
+extension PartitionWorker {
+    /// Carries out what `ConversationRules` decides for one entry. Every step is idempotent, so
+    /// an entry processed again after a crash commits nothing twice.
+    func process(id entryID: String, fields: [String: String]?, store: ConversationStore) async throws {
+        guard let fields, let entry = InboundEntry(fields: fields) else {
+            logger.warning("skipping malformed inbound entry", metadata: ["entry": "\(entryID)"])
+            return
+        }
+        let conversation: ConversationState?
+        if entry.conversationID.isEmpty && entry.role == .customer {
+            conversation = try await store.openConversation(ofCustomer: entry.userID)
+        } else if entry.conversationID.isEmpty {
+            conversation = nil
+        } else {
+            conversation = try await store.conversation(entry.conversationID)
+        }
+        let now = nowMilliseconds()
+        switch ConversationRules.decide(entry, conversation: conversation) {
+        case .reject(let error):
+            try await reply(error, to: entry)
+        case .open(let skill):
+            let customer = Participant(id: entry.userID, role: .customer, name: entry.userName)
+            var state = ConversationState(
+                id: Identifier.newConversationID(customerID: entry.userID), customer: customer, status: .new, skill: skill)
+            try await store.create(state, now: now)
+            try await route(&state, store: store, now: now)
+            try await commitMessage(entry, to: state, store: store, now: now)
+        case .commit(var state):
+            if state.status == .new || state.status == .queued { try await route(&state, store: store, now: now) }
+            try await commitMessage(entry, to: state, store: store, now: now)
+        case .close(var state):
+            try await routing.release(conversationID: state.id, skill: state.skill)
+            let by = Participant(id: entry.userID, role: entry.role, name: entry.userName)
+            try await store.append(
+                CommittedFrame.closed(conversationID: state.id, by: by, timestamp: now), to: state, dedupID: "close",
+                recipients: state.recipients)
+            state.status = .closed
+            try await store.save(state, extra: [("closedAt", String(now))])
+            try await store.clearOpen(customerID: state.customer.id, ifIs: state.id)
+            try await drainQueues()
+        case .announceAssignment(var state, let agentID):
+            try await announce(&state, agent: agentID, dedupID: "assign:" + agentID, store: store, now: now)
+        case .releaseStaleAssignment(let conversationID, let agentID):
+            let skill = conversation?.skill ?? ConversationRules.defaultSkill
+            try await routing.release(conversationID: conversationID, skill: skill, expectedAgent: agentID)
+        case .ignore:
+            break
+        }
+    }
+
+    /// Records a conversation's routing: assigned to an agent now, or waiting in its skill's queue.
+    /// Repeats give the same answer (the assign script is idempotent), so this also repairs a
+    /// conversation whose assignment was decided but not yet announced.
+    private func route(_ state: inout ConversationState, store: ConversationStore, now: Int) async throws {
+        switch try await routing.assign(conversationID: state.id, skill: state.skill) {
+        case .assigned(let agentID):
+            try await announce(&state, agent: agentID, dedupID: "assign:" + agentID, store: store, now: now)
+        case .queued:
+            guard state.status == .new else { return }
+            try await store.append(
+                CommittedFrame.queued(conversationID: state.id, skill: state.skill, timestamp: now), to: state,
+                dedupID: "queued", recipients: state.recipients)
+            state.status = .queued
+            try await store.save(state)
+        }
+    }
+
+    private func announce(_ state: inout ConversationState, agent agentID: String, dedupID: String, store: ConversationStore, now: Int) async throws {
+        let agent = try await routing.agent(agentID)
+        let history = try await store.recentFrames(of: state.id, count: configuration.assignmentHistory)
+        let frame = CommittedFrame.assigned(conversationID: state.id, agent: agent, customer: state.customer, timestamp: now)
+        let agentCopy = CommittedFrame.assigned(conversationID: state.id, agent: agent, customer: state.customer, timestamp: now, history: history)
+        try await store.append(
+            frame, to: state, dedupID: dedupID, recipients: [state.customer.id], alternative: (agentCopy.suffix, [agentID]))
+        state.agent = agent
+        state.status = .assigned
+        try await store.save(state)
+    }
+
+    private func commitMessage(_ entry: InboundEntry, to state: ConversationState, store: ConversationStore, now: Int) async throws {
+        let from = Participant(id: entry.userID, role: entry.role, name: entry.userName)
+        let frame = CommittedFrame.message(
+            conversationID: state.id, clientMessageID: entry.clientMessageID, from: from, body: entry.body, timestamp: now)
+        try await store.append(frame, to: state, dedupID: "m:" + entry.userID + ":" + entry.clientMessageID, recipients: state.recipients)
+    }
+
+    /// Sends an error to the one connection that sent the entry.
+    private func reply(_ error: ChatError, to entry: InboundEntry) async throws {
+        guard !entry.gatewayID.isEmpty, !entry.connectionID.isEmpty else { return }
+        let frame = ServerFrame.error(
+            error, id: entry.clientMessageID.isEmpty ? nil : entry.clientMessageID,
+            conversationID: entry.conversationID.isEmpty ? nil : entry.conversationID)
+        _ = try await redis.send("PUBLISH", .init(RedisKeys.gatewayChannel(entry.gatewayID)), .init(entry.connectionID + " " + frame))
+        logger.info("rejected entry", metadata: ["code": "\(error.code.rawValue)", "user": "\(entry.userID)"])
+    }
+
+    /// Capacity was freed: hand waiting conversations to agents now rather than at the next tick.
+    private func drainQueues() async throws {
+        try await QueueDrainer.drainOnce(routing: routing, redis: redis, partitioner: Partitioner(count: configuration.partitions))
+    }
+}

@@ -1,0 +1,145 @@
+import CSCore
+import CSRedis
+import CSServer
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+
+extension GatewayContext {
+    /// HTTP endpoints of docs/api.md.
+    func addHTTPRoutes(to router: Router<BasicWebSocketRequestContext>) {
+        router.get("/healthz") { _, _ in
+            Self.json(.ok, #"{"status":"ok","gatewayId":"# + Self.quoted(configuration.gatewayID) + "}")
+        }
+        router.get("/readyz") { _, _ in
+            do {
+                _ = try await redis.send("PING")
+                return Self.json(.ok, #"{"status":"ready"}"#)
+            } catch {
+                return Self.error(.serviceUnavailable, ChatError(.unavailable, "redis unreachable"))
+            }
+        }
+        router.post("/v1/visitor/session") { request, context in
+            await Self.answer { try await self.visitorSession(request) }
+        }
+        router.post("/v1/agent/login") { request, context in
+            await Self.answer { try await self.agentLogin(request) }
+        }
+    }
+
+    private struct VisitorSessionRequest: Decodable {
+        var name: String?
+        var token: String?
+    }
+
+    private func visitorSession(_ request: Request) async throws -> Response {
+        let body = try await Self.decode(VisitorSessionRequest.self, from: request)
+        if let name = body.name, name.isEmpty || name.count > 80 {
+            throw ChatError(.invalidField, "name must be 1-80 characters")
+        }
+        var visitor = Participant(id: Identifier.newVisitorID(), role: .customer, name: body.name ?? "Visitor")
+        if let token = body.token, let previous = try? await tokens.verify(token), previous.role == .customer {
+            visitor = Participant(id: previous.id, role: .customer, name: body.name ?? previous.name)
+        }
+        let (token, expiresAt) = try await tokens.issue(for: visitor)
+        var json = JSONText()
+        json.raw("{")
+        json.field("visitorId", visitor.id, first: true)
+        json.field("name", visitor.name)
+        json.field("token", token)
+        json.field("expiresAt", Self.iso8601(expiresAt))
+        json.raw("}")
+        return Self.json(.ok, json.text)
+    }
+
+    private struct AgentLoginRequest: Decodable {
+        var agentId: String?
+        var password: String?
+    }
+
+    private func agentLogin(_ request: Request) async throws -> Response {
+        let body = try await Self.decode(AgentLoginRequest.self, from: request)
+        guard let agentID = body.agentId, Identifier.isValid(agentID) else { throw ChatError(.invalidField, "agentId is required") }
+        guard let password = body.password, !password.isEmpty, password.utf8.count <= 1024 else {
+            throw ChatError(.invalidField, "password is required")
+        }
+        let wrong = ChatError(.invalidCredentials, "unknown agent or wrong password")
+        guard let agent = try await agents.find(agentID) else { throw wrong }
+        guard await passwords.verify(password, against: agent.passwordHash) else { throw wrong }
+        let (token, expiresAt) = try await tokens.issue(for: agent.participant)
+        var json = JSONText()
+        json.raw("{")
+        json.field("token", token, first: true)
+        json.field("expiresAt", Self.iso8601(expiresAt))
+        json.key("agent")
+        json.raw("{")
+        json.field("id", agent.id, first: true)
+        json.field("name", agent.name)
+        json.field("role", agent.role.rawValue)
+        json.key("skills")
+        json.raw("[" + agent.skills.map(Self.quoted).joined(separator: ",") + "]")
+        json.field("maxConversations", agent.maxConversations)
+        json.raw("}}")
+        return Self.json(.ok, json.text)
+    }
+
+    // MARK: Helpers
+
+    private static func answer(_ body: () async throws -> Response) async -> Response {
+        do {
+            return try await body()
+        } catch let error as ChatError {
+            let status: HTTPResponse.Status =
+                switch error.code {
+                case .invalidCredentials, .unauthorized: .unauthorized
+                case .unavailable: .serviceUnavailable
+                case .internal: .internalServerError
+                default: .badRequest
+                }
+            return Self.error(status, error)
+        } catch is RedisError {
+            return Self.error(.serviceUnavailable, ChatError(.unavailable, "temporarily unavailable; try again"))
+        } catch {
+            return Self.error(.internalServerError, ChatError(.internal, "internal error"))
+        }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: 16 * 1024)
+        } catch {
+            throw ChatError(.badRequest, "body must be a JSON object of at most 16 KiB")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
+            throw ChatError(.invalidField, "\(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type")
+        } catch {
+            throw ChatError(.badRequest, "body must be a JSON object")
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ error: ChatError) -> Response {
+        var json = JSONText()
+        json.raw(#"{"error":{"#)
+        json.field("code", error.code.rawValue, first: true)
+        json.field("message", error.message)
+        json.raw("}}")
+        return Self.json(status, json.text)
+    }
+
+    static func quoted(_ value: String) -> String {
+        var json = JSONText()
+        json.string(value)
+        return json.text
+    }
+
+    private static func iso8601(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

@@ -1,0 +1,35 @@
+import CSCore
+import CSServer
+import Hummingbird
+import HummingbirdWebSocket
+
+extension GatewayContext {
+    /// `GET /v1/ws`: the client WebSocket (docs/protocol.md).
+    ///
+    /// The upgrade always succeeds; an unauthenticated client then gets an `unauthorized` error
+    /// frame and close 4001, which browsers can read (a refused handshake they cannot).
+    func addWebSocketRoute(to router: Router<BasicWebSocketRequestContext>) {
+        router.ws("/v1/ws") { inbound, outbound, context in
+            let request = context.request
+            var token = request.uri.queryParameters.get("token")
+            if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+                token = String(header.dropFirst("Bearer ".count))
+            }
+            let participant: Participant
+            do {
+                guard let token, !token.isEmpty else { throw ChatError(.unauthorized, "token is missing") }
+                participant = try await tokens.verify(token)
+            } catch {
+                let chatError = error as? ChatError ?? ChatError(.unauthorized, "invalid token")
+                context.logger.info("refused connection", metadata: ["reason": "\(chatError.message)"])
+                try await WebSocketSession.refuse(outbound, chatError, close: .unauthorized)
+                return
+            }
+            let connectionID = configuration.gatewayID + "." + Identifier.random(10)
+            var logger = context.logger
+            logger[metadataKey: "conn"] = "\(connectionID)"
+            let session = WebSocketSession(participant: participant, connectionID: connectionID, gateway: self, logger: logger)
+            try await session.run(inbound: inbound, outbound: outbound)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+import CSCore
+import CSRedis
+import CSServer
+import Logging
+
+/// The parts of a running gateway that request handlers share.
+struct GatewayContext: Sendable {
+    let configuration: GatewayConfiguration
+    let redis: RedisClient
+    let registry: ConnectionRegistry
+    let subscriptions: SubscriptionManager
+    let presence: PresenceHeartbeat
+    let inbound: InboundPublisher
+    let tokens: TokenService
+    let agents: AgentDirectory
+    let passwords: PasswordHasher
+}

@@ -1,0 +1,75 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One established TCP connection of a ``RedisClient``: `RedisReplyDecoder` + `RedisCommandHandler`,
+/// already authenticated and with the configured database selected.
+final class RedisConnection: Sendable {
+    let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// `false` once the channel has closed (thread-safe).
+    var isActive: Bool { self.channel.isActive }
+
+    /// Connects, then runs the handshake (`AUTH`, `SELECT`, `CLIENT SETNAME` as configured).
+    static func connect(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) async throws -> RedisConnection {
+        let commandTimeout = TimeAmount(configuration.commandTimeout)
+        let channel = try await RedisBootstrap.connect(configuration: configuration, eventLoop: eventLoop) { channel in
+            try channel.pipeline.syncOperations.addHandlers(
+                ByteToMessageHandler(RedisReplyDecoder()),
+                RedisCommandHandler(commandTimeout: commandTimeout)
+            )
+        }
+        let connection = RedisConnection(channel: channel)
+        do {
+            let steps = RedisHandshake.steps(for: configuration, selectDatabase: true)
+            if !steps.isEmpty {
+                let replies = try await connection.send(pipeline: steps.map(\.command))
+                try RedisHandshake.validate(steps: steps, replies: replies)
+            }
+        } catch {
+            connection.close(failingWith: RedisError.wrapping(error, as: .connectionClosed, context: "handshake failed"))
+            throw error
+        }
+        logger.debug("connected to Redis", metadata: ["redis.address": "\(configuration.host):\(configuration.port)"])
+        return connection
+    }
+
+    /// Sends one command; an error reply is returned as `.error`.
+    func send(_ arguments: [RedisArgument]) async throws -> RESPValue {
+        let promise = self.channel.eventLoop.makePromise(of: RESPValue.self)
+        self.channel.writeAndFlush(RedisRequest.command(arguments, promise)).cascadeFailure(to: promise)
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            throw RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
+        }
+    }
+
+    /// Sends all commands with a single flush; error replies are returned as `.error` in their slots.
+    func send(pipeline commands: [[RedisArgument]]) async throws -> [RESPValue] {
+        let promise = self.channel.eventLoop.makePromise(of: [RESPValue].self)
+        self.channel.writeAndFlush(RedisRequest.pipeline(commands, promise)).cascadeFailure(to: promise)
+        do {
+            return try await promise.futureResult.get()
+        } catch {
+            throw RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
+        }
+    }
+
+    /// Fails every in-flight command with `error` and closes the channel.
+    func close(failingWith error: RedisError) {
+        let channel = self.channel
+        channel.triggerUserOutboundEvent(RedisCommandHandler.CloseEvent(error: error)).whenFailure { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Returns once the channel is closed.
+    func closed() async {
+        try? await self.channel.closeFuture.get()
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import CSDispatcher
+import CSServer
+import Logging
+
+@main
+struct DispatcherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cs-dispatcher",
+        abstract: "Consumes the inbound streams, assigns agents and delivers messages through pub/sub.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customLong("dispatcher-id"), help: "Unique id of this dispatcher (env CS_DISPATCHER_ID; default d-<host>-<pid>).")
+    var dispatcherID: String = environment("CS_DISPATCHER_ID") ?? defaultProcessID("d")
+
+    @Option(name: .customLong("lease-ms"), help: "Partition lease time in ms; a dead dispatcher's partitions move after it (env CS_LEASE_MS).")
+    var leaseMilliseconds: Int = environment("CS_LEASE_MS").flatMap(Int.init) ?? 10_000
+
+    @Option(name: .customLong("batch"), help: "Entries read per XREADGROUP (env CS_BATCH).")
+    var batch: Int = environment("CS_BATCH").flatMap(Int.init) ?? 200
+
+    func validate() throws {
+        guard leaseMilliseconds >= 1_000 else { throw ValidationError("--lease-ms must be at least 1000") }
+        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1...10000") }
+    }
+
+    func run() async throws {
+        common.bootstrapLogging()
+        var logger = Logger(label: "cs-dispatcher")
+        logger[metadataKey: "dispatcher"] = "\(dispatcherID)"
+        var configuration = DispatcherConfiguration(
+            redis: try common.redisConfiguration(clientName: dispatcherID), dispatcherID: dispatcherID, partitions: common.partitions)
+        configuration.leaseMilliseconds = leaseMilliseconds
+        configuration.batchSize = batch
+        logger.notice("dispatcher starting", metadata: ["partitions": "\(common.partitions)", "leaseMs": "\(leaseMilliseconds)"])
+        try await buildDispatcher(configuration, logger: logger).run()
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import CSGateway
+import CSServer
+import Hummingbird
+import Logging
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cs-gateway",
+        abstract: "Holds client WebSocket connections and publishes what clients send to Redis streams.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Listen address (env CS_HOST).")
+    var host: String = environment("CS_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Listen port (env CS_PORT).")
+    var port: Int = environment("CS_PORT").flatMap(Int.init) ?? 8080
+
+    @Option(name: .customLong("gateway-id"), help: "Unique id of this gateway (env CS_GATEWAY_ID; default gw-<host>-<pid>).")
+    var gatewayID: String = environment("CS_GATEWAY_ID") ?? defaultProcessID("gw")
+
+    @Option(name: .customLong("jwt-secret"), help: "HMAC secret for agent and visitor tokens, the same on every gateway (env CS_JWT_SECRET).")
+    var jwtSecret: String = environment("CS_JWT_SECRET") ?? ""
+
+    func validate() throws {
+        guard jwtSecret.utf8.count >= 32 else {
+            throw ValidationError("--jwt-secret (or CS_JWT_SECRET) must be at least 32 bytes (e.g. openssl rand -hex 32)")
+        }
+    }
+
+    func run() async throws {
+        common.bootstrapLogging()
+        var logger = Logger(label: "cs-gateway")
+        logger[metadataKey: "gateway"] = "\(gatewayID)"
+        let configuration = GatewayConfiguration(
+            redis: try common.redisConfiguration(clientName: gatewayID), host: host, port: port, gatewayID: gatewayID,
+            jwtSecret: jwtSecret, partitions: common.partitions)
+        let app = try await buildGateway(configuration, logger: logger)
+        try await app.runService()
+    }
+}

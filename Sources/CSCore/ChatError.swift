@@ -12,6 +12,7 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
         case forbidden
         case notFound = "not_found"
         case conversationClosed = "conversation_closed"
+        case agentUnavailable = "agent_unavailable"
         case unavailable
         case rateLimited = "rate_limited"
         case tooLarge = "too_large"

@@ -8,6 +8,32 @@ public enum ClientFrame: Sendable, Equatable {
     case close(id: String?, conversationID: String?)
     /// Application-level keep-alive.
     case ping(id: String?)
+    /// Replay entries after `lastSeq` for each conversation, then go live.
+    case resume([ResumePoint])
+    /// The user is typing in a conversation (ephemeral).
+    case typing(conversationID: String)
+    /// The user read the conversation up to `seq`.
+    case read(conversationID: String, seq: Int)
+    /// An agent's availability.
+    case presence(PresenceStatus)
+    /// Hand a conversation to another agent or to a skill's queue.
+    case transfer(id: String?, conversationID: String, toAgent: String?, toSkill: String?, note: String?)
+
+    /// One conversation to catch up on.
+    public struct ResumePoint: Sendable, Equatable, Decodable {
+        public var conversationId: String
+        public var lastSeq: Int
+
+        public init(conversationId: String, lastSeq: Int) {
+            self.conversationId = conversationId
+            self.lastSeq = lastSeq
+        }
+    }
+
+    /// What an agent can set with `presence`.
+    public enum PresenceStatus: String, Sendable, Equatable {
+        case online, away, offline
+    }
 
     /// Limits that are part of the protocol.
     public enum Limits {
@@ -16,6 +42,8 @@ public enum ClientFrame: Sendable, Equatable {
         public static let maxSkillLength = 32
         /// Largest frame the gateway reads; larger frames close the connection with 1009.
         public static let maxFrameBytes = 64 * 1024
+        public static let maxNoteCharacters = 500
+        public static let maxResumeConversations = 20
     }
 }
 
@@ -28,6 +56,13 @@ extension ClientFrame {
         var conversationId: String?
         var body: String?
         var skill: String?
+        var seq: Int?
+        var lastSeq: Int?
+        var status: String?
+        var toAgent: String?
+        var toSkill: String?
+        var note: String?
+        var conversations: [ResumePoint]?
     }
 
     /// Decodes and validates one text frame.
@@ -60,6 +95,36 @@ extension ClientFrame {
             return .close(id: id, conversationID: conversation)
         case "ping":
             return .ping(id: try optionalID(raw.id, field: "id"))
+        case "resume":
+            guard let points = raw.conversations, points.count <= Limits.maxResumeConversations else {
+                throw ChatError(.invalidField, "conversations must be a list of at most \(Limits.maxResumeConversations)")
+            }
+            for point in points {
+                _ = try validID(point.conversationId, field: "conversations.conversationId")
+                guard point.lastSeq >= 0 else { throw ChatError(.invalidField, "conversations.lastSeq must be >= 0") }
+            }
+            return .resume(points)
+        case "typing":
+            return .typing(conversationID: try validID(raw.conversationId, field: "conversationId"))
+        case "read":
+            let conversation = try validID(raw.conversationId, field: "conversationId")
+            guard let seq = raw.seq, seq > 0 else { throw ChatError(.invalidField, "seq must be a positive integer") }
+            return .read(conversationID: conversation, seq: seq)
+        case "presence":
+            guard let status = raw.status.flatMap(PresenceStatus.init(rawValue:)) else {
+                throw ChatError(.invalidField, "status must be online, away or offline")
+            }
+            return .presence(status)
+        case "transfer":
+            let id = try optionalID(raw.id, field: "id")
+            let conversation = try validID(raw.conversationId, field: "conversationId")
+            let toAgent = try optionalID(raw.toAgent, field: "toAgent")
+            let toSkill = try optionalID(raw.toSkill, field: "toSkill", maxLength: Limits.maxSkillLength)
+            guard (toAgent == nil) != (toSkill == nil) else { throw ChatError(.invalidField, "give exactly one of toAgent and toSkill") }
+            if let note = raw.note, note.isEmpty || note.unicodeScalars.count > Limits.maxNoteCharacters {
+                throw ChatError(.invalidField, "note must be 1-\(Limits.maxNoteCharacters) characters")
+            }
+            return .transfer(id: id, conversationID: conversation, toAgent: toAgent, toSkill: toSkill, note: raw.note)
         default:
             throw ChatError(.unknownType, "unknown frame type")
         }

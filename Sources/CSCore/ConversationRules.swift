@@ -15,6 +15,12 @@ public enum ConversationDecision: Sendable, Equatable {
     case announceAssignment(ConversationState, agentID: String)
     /// A drain assigned a conversation that no longer waits: give the agent's capacity back.
     case releaseStaleAssignment(conversationID: String, agentID: String)
+    /// Hand the conversation to `toAgent`, or to the head of `toSkill`'s queue.
+    case transfer(ConversationState, toAgent: String?, toSkill: String?)
+    /// Store the participant's read position and tell the others.
+    case markRead(ConversationState, seq: Int)
+    /// The agent lost the conversation (grace expired or signed off): tell everyone it waits again.
+    case announceRequeue(ConversationState)
     /// Nothing to do (a repeated close, a repeated assignment).
     case ignore
 }
@@ -32,6 +38,11 @@ public enum ConversationRules {
         case .message: return decideMessage(entry, conversation)
         case .close: return decideClose(entry, conversation)
         case .assigned: return decideAssigned(entry, conversation)
+        case .transfer: return decideTransfer(entry, conversation)
+        case .read: return decideRead(entry, conversation)
+        case .requeued:
+            guard let conversation, conversation.status == .assigned, conversation.agent?.id == entry.agentID else { return .ignore }
+            return .announceRequeue(conversation)
         }
     }
 
@@ -69,8 +80,7 @@ public enum ConversationRules {
             if entry.role == .customer && entry.conversationID.isEmpty { return .ignore }
             return .reject(ChatError(.notFound, "no such conversation"))
         }
-        let allowed = entry.role == .customer ? conversation.customer.id == entry.userID : conversation.agent?.id == entry.userID
-        guard allowed else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        guard isParticipant(entry, conversation) else { return .reject(ChatError(.forbidden, "not your conversation")) }
         return conversation.status == .closed ? .ignore : .close(conversation)
     }
 
@@ -80,6 +90,40 @@ public enum ConversationRules {
             return .releaseStaleAssignment(conversationID: entry.conversationID, agentID: entry.agentID)
         }
         return .announceAssignment(conversation, agentID: entry.agentID)
+    }
+
+    private static func decideTransfer(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
+        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
+        guard entry.role.isStaff, isParticipant(entry, conversation) else {
+            return .reject(ChatError(.forbidden, "conversation is not assigned to you"))
+        }
+        guard conversation.status == .assigned else {
+            if conversation.status == .closed { return .reject(ChatError(.conversationClosed, "conversation is closed")) }
+            return .reject(ChatError(.forbidden, "only an assigned conversation can be transferred"))
+        }
+        return .transfer(
+            conversation, toAgent: entry.targetAgent.isEmpty ? nil : entry.targetAgent,
+            toSkill: entry.targetSkill.isEmpty ? nil : entry.targetSkill)
+    }
+
+    private static func decideRead(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
+        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
+        guard isParticipant(entry, conversation) else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        return .markRead(conversation, seq: entry.seq)
+    }
+
+    /// The customer, the assigned agent, or any supervisor.
+    public static func isParticipant(_ entry: InboundEntry, _ conversation: ConversationState) -> Bool {
+        canRead(userID: entry.userID, role: entry.role, conversation)
+    }
+
+    /// Whether a user may read a conversation: its customer, its assigned agent, or a supervisor.
+    public static func canRead(userID: String, role: ParticipantRole, _ conversation: ConversationState) -> Bool {
+        switch role {
+        case .customer: conversation.customer.id == userID
+        case .agent: conversation.agent?.id == userID
+        case .supervisor: true
+        }
     }
 
     private static func skill(of entry: InboundEntry) -> String {

@@ -10,6 +10,12 @@ public struct InboundEntry: Sendable, Equatable {
         case close
         /// A queued conversation was assigned by a queue drain; the owner announces it.
         case assigned
+        /// The assigned agent (or a supervisor) hands the conversation to an agent or a skill.
+        case transfer
+        /// A participant read up to `seq`.
+        case read
+        /// The agent did not come back within the grace period; the conversation went back to its queue.
+        case requeued
     }
 
     public var kind: Kind
@@ -26,8 +32,16 @@ public struct InboundEntry: Sendable, Equatable {
     /// Gateway and connection that accepted it, for replies meant for that connection only.
     public var gatewayID: String
     public var connectionID: String
-    /// Agent chosen by a queue drain (`assigned` only).
+    /// Agent chosen by a queue drain (`assigned`), or the agent who lost it (`requeued`).
     public var agentID: String
+    /// Transfer target: an agent id or a skill (`transfer` only), and the optional note.
+    public var targetAgent: String = ""
+    public var targetSkill: String = ""
+    public var note: String = ""
+    /// Read position (`read` only).
+    public var seq: Int = 0
+    /// Contact e-mail left with an offline message.
+    public var email: String = ""
 
     public init(
         kind: Kind, userID: String = "", role: ParticipantRole = .customer, userName: String = "",
@@ -61,6 +75,11 @@ public struct InboundEntry: Sendable, Equatable {
         add("g", gatewayID)
         add("cn", connectionID)
         add("a", agentID)
+        add("ta", targetAgent)
+        add("tk", targetSkill)
+        add("nt", note)
+        if seq > 0 { result.append(("sq", String(seq))) }
+        add("em", email)
         return result
     }
 
@@ -78,10 +97,17 @@ public struct InboundEntry: Sendable, Equatable {
             skill: fields["s"] ?? "", gatewayID: fields["g"] ?? "", connectionID: fields["cn"] ?? "",
             agentID: fields["a"] ?? ""
         )
+        targetAgent = fields["ta"] ?? ""
+        targetSkill = fields["tk"] ?? ""
+        note = fields["nt"] ?? ""
+        seq = fields["sq"].flatMap(Int.init) ?? 0
+        email = fields["em"] ?? ""
         switch kind {
         case .message: if userID.isEmpty || clientMessageID.isEmpty || body.isEmpty { return nil }
         case .close: if userID.isEmpty { return nil }
-        case .assigned: if conversationID.isEmpty || agentID.isEmpty { return nil }
+        case .assigned, .requeued: if conversationID.isEmpty || agentID.isEmpty { return nil }
+        case .transfer: if userID.isEmpty || conversationID.isEmpty || targetAgent.isEmpty == targetSkill.isEmpty { return nil }
+        case .read: if userID.isEmpty || conversationID.isEmpty || seq <= 0 { return nil }
         }
     }
 }

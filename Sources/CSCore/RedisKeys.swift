@@ -52,11 +52,32 @@ public enum RedisKeys {
     public static func queue(skill: String) -> String { "cs:{agents}:queue:\(skill)" }
     /// Prefix of queue keys, for scripts that build them.
     public static let queuePrefix = "cs:{agents}:queue:"
+    /// Hash: agent id → `away` or `offline` (absent or `online`: takes new conversations).
+    public static let agentsStatus = "cs:{agents}:status"
+    /// Set of the conversation ids assigned to one agent.
+    public static func agentConversations(_ agentID: String) -> String { "cs:{agents}:of:\(agentID)" }
+    /// Prefix of the per-agent conversation sets, for scripts that build them.
+    public static let agentConversationsPrefix = "cs:{agents}:of:"
+    /// Hash: conversation id → skill, while the conversation is assigned or queued.
+    public static let conversationSkills = "cs:{agents}:skillof"
+    /// Hash: conversation id → ms when its current agent got it (handling time at close).
+    public static let assignedAt = "cs:{agents}:assignedat"
+    /// List of the last 20 handling times (ms) of a skill, newest first; feeds wait estimates.
+    public static func handlingTimes(skill: String) -> String { "cs:{agents}:handle:\(skill)" }
+    /// Prefix of the handling-time lists, for scripts that build them.
+    public static let handlingTimesPrefix = "cs:{agents}:handle:"
+    /// List used as a doorbell: anyone who frees capacity pushes, a dispatcher's drainer pops (BLPOP).
+    public static let drainWakeup = "cs:{agents}:wake"
 
     // MARK: Pub/sub channels (not keys; no slot)
 
     /// Frames for every connection of a user.
     public static func userChannel(_ userID: String) -> String { "cs:u:\(userID)" }
+    /// Accepted-message record for idempotent sends: the inbound entry id a client message id got.
+    public static func acceptedMessage(partition n: Int, userID: String, clientMessageID: String) -> String {
+        "cs:{p\(n)}:ack:\(userID):\(clientMessageID)"
+    }
+
     /// Frames for one connection on a gateway: payload `<connectionId> <frame>`.
     public static func gatewayChannel(_ gatewayID: String) -> String { "cs:g:\(gatewayID)" }
 

@@ -78,21 +78,40 @@ public struct CommittedFrame: Sendable, Equatable {
         json.raw("}")
     }
 
-    /// A chat message.
-    public static func message(conversationID: String, clientMessageID: String, from: Participant, body: String, timestamp: Int) -> CommittedFrame {
+    /// A chat message; `email` is the contact a customer left with an offline message.
+    public static func message(
+        conversationID: String, clientMessageID: String, from: Participant, body: String, timestamp: Int, email: String? = nil
+    ) -> CommittedFrame {
         var json = JSONText(capacity: body.utf8.count + 160)
         json.field("id", clientMessageID)
         person(&json, "from", id: from.id, name: from.name, role: from.role.rawValue)
         json.field("body", body)
+        if let email {
+            json.key("contact")
+            json.raw("{")
+            json.field("name", from.name, first: true)
+            json.field("email", email)
+            json.raw("}")
+        }
         json.field("ts", timestamp)
         json.raw("}")
         return CommittedFrame(prefix: start("message", conversationID: conversationID), suffix: json.text)
     }
 
+    /// Why a conversation is waiting.
+    public enum QueueReason: String, Sendable {
+        case new
+        case agentUnavailable = "agent_unavailable"
+        case transfer
+    }
+
     /// The conversation waits in the queue of `skill`.
-    public static func queued(conversationID: String, skill: String, timestamp: Int) -> CommittedFrame {
-        var json = JSONText(capacity: 64)
+    public static func queued(conversationID: String, skill: String, reason: QueueReason, agentsOnline: Bool, timestamp: Int) -> CommittedFrame {
+        var json = JSONText(capacity: 96)
         json.field("skill", skill)
+        json.field("reason", reason.rawValue)
+        json.key("agentsOnline")
+        json.raw(agentsOnline ? "true" : "false")
         json.field("ts", timestamp)
         json.raw("}")
         return CommittedFrame(prefix: start("conversation.queued", conversationID: conversationID), suffix: json.text)
@@ -112,6 +131,24 @@ public struct CommittedFrame: Sendable, Equatable {
         }
         json.raw("}")
         return CommittedFrame(prefix: start("conversation.assigned", conversationID: conversationID), suffix: json.text)
+    }
+
+    /// The conversation moved from one agent to another agent, or to a skill's queue.
+    public static func transferred(
+        conversationID: String, from: Participant, to: Participant?, skill: String?, note: String?, timestamp: Int, history: [String]? = nil
+    ) -> CommittedFrame {
+        var json = JSONText(capacity: 192)
+        person(&json, "from", id: from.id, name: from.name)
+        if let to { person(&json, "to", id: to.id, name: to.name) } else { json.key("to"); json.raw("null") }
+        if let skill { json.field("skill", skill) } else { json.key("skill"); json.raw("null") }
+        if let note { json.field("note", note) } else { json.key("note"); json.raw("null") }
+        json.field("ts", timestamp)
+        if let history {
+            json.key("history")
+            json.raw("[" + history.joined(separator: ",") + "]")
+        }
+        json.raw("}")
+        return CommittedFrame(prefix: start("conversation.transferred", conversationID: conversationID), suffix: json.text)
     }
 
     /// The conversation was closed by `by`.

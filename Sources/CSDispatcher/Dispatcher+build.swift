@@ -10,13 +10,10 @@ public func buildDispatcher(_ configuration: DispatcherConfiguration, logger: Lo
     redisConfiguration.clientName = redisConfiguration.clientName ?? configuration.dispatcherID
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
     let routing = RoutingClient(redis: redis)
-    let partitioner = Partitioner(count: configuration.partitions)
     let services: [any Service] = [
         StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger),
         Dispatcher(configuration: configuration, redis: redis, routing: routing, logger: logger),
-        QueueDrainer(
-            routing: routing, redis: redis, partitioner: partitioner,
-            interval: .milliseconds(configuration.drainIntervalMilliseconds), logger: logger),
+        QueueDrainer(routing: routing, configuration: configuration, logger: logger),
     ]
     return ServiceGroup(
         configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -17,6 +17,8 @@ public struct DispatcherConfiguration: Sendable {
     public var dedupTTLSeconds: Int = 7 * 24 * 3600
     /// How often the waiting queues are drained even when nothing else triggers it.
     public var drainIntervalMilliseconds: Int = 500
+    /// Grace after an agent's presence lapses before their conversations go back to the queue.
+    public var presenceGraceMilliseconds: Int = 60_000
     /// Entries of history included in an assigned agent's `conversation.assigned`.
     public var assignmentHistory: Int = 50
 

@@ -1,7 +1,7 @@
 import CSCore
 import CSRedis
 import CSServer
-import NIOCore
+import Logging
 
 extension PartitionWorker {
     /// Carries out what `ConversationRules` decides for one entry. Every step is idempotent, so
@@ -28,13 +28,14 @@ extension PartitionWorker {
             var state = ConversationState(
                 id: Identifier.newConversationID(customerID: entry.userID), customer: customer, status: .new, skill: skill)
             try await store.create(state, now: now)
-            try await route(&state, store: store, now: now)
+            try await route(&state, entryID: entryID, store: store, now: now)
             try await commitMessage(entry, to: state, store: store, now: now)
         case .commit(var state):
-            if state.status == .new || state.status == .queued { try await route(&state, store: store, now: now) }
+            if state.status == .new || state.status == .queued { try await route(&state, entryID: entryID, store: store, now: now) }
             try await commitMessage(entry, to: state, store: store, now: now)
         case .close(var state):
-            try await routing.release(conversationID: state.id, skill: state.skill)
+            let wasQueued = state.status != .assigned
+            try await routing.release(conversationID: state.id)
             let by = Participant(id: entry.userID, role: entry.role, name: entry.userName)
             try await store.append(
                 CommittedFrame.closed(conversationID: state.id, by: by, timestamp: now), to: state, dedupID: "close",
@@ -42,12 +43,28 @@ extension PartitionWorker {
             state.status = .closed
             try await store.save(state, extra: [("closedAt", String(now))])
             try await store.clearOpen(customerID: state.customer.id, ifIs: state.id)
-            try await drainQueues()
+            if wasQueued {
+                try await QueuePositions.publish(skill: state.skill, routing: routing)
+            } else {
+                try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner)
+            }
         case .announceAssignment(var state, let agentID):
-            try await announce(&state, agent: agentID, dedupID: "assign:" + agentID, store: store, now: now)
+            try await announce(&state, agent: agentID, dedupID: "assign:" + entryID, store: store, now: now)
         case .releaseStaleAssignment(let conversationID, let agentID):
-            let skill = conversation?.skill ?? ConversationRules.defaultSkill
-            try await routing.release(conversationID: conversationID, skill: skill, expectedAgent: agentID)
+            try await routing.release(conversationID: conversationID, expectedAgent: agentID)
+        case .transfer(var state, let toAgent, let toSkill):
+            try await transfer(&state, entry: entry, entryID: entryID, toAgent: toAgent, toSkill: toSkill, store: store, now: now)
+        case .markRead(let state, let seq):
+            try await markRead(state, entry: entry, seq: seq, store: store)
+        case .announceRequeue(var state):
+            let previous = state.agent
+            state.agent = nil
+            state.status = .queued
+            try await store.append(
+                CommittedFrame.queued(conversationID: state.id, skill: state.skill, reason: .agentUnavailable, agentsOnline: true, timestamp: now),
+                to: state, dedupID: "requeue:" + entryID, recipients: state.recipients + (previous.map { [$0.id] } ?? []))
+            try await store.save(state)
+            try await QueuePositions.publish(skill: state.skill, routing: routing)
         case .ignore:
             break
         }
@@ -56,21 +73,24 @@ extension PartitionWorker {
     /// Records a conversation's routing: assigned to an agent now, or waiting in its skill's queue.
     /// Repeats give the same answer (the assign script is idempotent), so this also repairs a
     /// conversation whose assignment was decided but not yet announced.
-    private func route(_ state: inout ConversationState, store: ConversationStore, now: Int) async throws {
+    private func route(_ state: inout ConversationState, entryID: String, store: ConversationStore, now: Int) async throws {
         switch try await routing.assign(conversationID: state.id, skill: state.skill) {
         case .assigned(let agentID):
-            try await announce(&state, agent: agentID, dedupID: "assign:" + agentID, store: store, now: now)
-        case .queued:
+            try await announce(&state, agent: agentID, dedupID: "assign:" + entryID, store: store, now: now)
+        case .queued(let agentsOnline):
             guard state.status == .new else { return }
             try await store.append(
-                CommittedFrame.queued(conversationID: state.id, skill: state.skill, timestamp: now), to: state,
-                dedupID: "queued", recipients: state.recipients)
+                CommittedFrame.queued(conversationID: state.id, skill: state.skill, reason: .new, agentsOnline: agentsOnline, timestamp: now),
+                to: state, dedupID: "queued", recipients: state.recipients)
             state.status = .queued
             try await store.save(state)
+            try await QueuePositions.publish(skill: state.skill, routing: routing)
         }
     }
 
-    private func announce(_ state: inout ConversationState, agent agentID: String, dedupID: String, store: ConversationStore, now: Int) async throws {
+    func announce(_ state: inout ConversationState, agent agentID: String, dedupID: String, store: ConversationStore, now: Int) async throws {
+        // A repeated route of an assigned conversation finds the same agent: nothing to announce.
+        if state.status == .assigned && state.agent?.id == agentID { return }
         let agent = try await routing.agent(agentID)
         let history = try await store.recentFrames(of: state.id, count: configuration.assignmentHistory)
         let frame = CommittedFrame.assigned(conversationID: state.id, agent: agent, customer: state.customer, timestamp: now)
@@ -85,22 +105,21 @@ extension PartitionWorker {
     private func commitMessage(_ entry: InboundEntry, to state: ConversationState, store: ConversationStore, now: Int) async throws {
         let from = Participant(id: entry.userID, role: entry.role, name: entry.userName)
         let frame = CommittedFrame.message(
-            conversationID: state.id, clientMessageID: entry.clientMessageID, from: from, body: entry.body, timestamp: now)
+            conversationID: state.id, clientMessageID: entry.clientMessageID, from: from, body: entry.body, timestamp: now,
+            email: entry.email.isEmpty ? nil : entry.email)
         try await store.append(frame, to: state, dedupID: "m:" + entry.userID + ":" + entry.clientMessageID, recipients: state.recipients)
     }
 
     /// Sends an error to the one connection that sent the entry.
-    private func reply(_ error: ChatError, to entry: InboundEntry) async throws {
+    func reply(_ error: ChatError, to entry: InboundEntry) async throws {
         guard !entry.gatewayID.isEmpty, !entry.connectionID.isEmpty else { return }
         let frame = ServerFrame.error(
             error, id: entry.clientMessageID.isEmpty ? nil : entry.clientMessageID,
             conversationID: entry.conversationID.isEmpty ? nil : entry.conversationID)
         _ = try await redis.send("PUBLISH", .init(RedisKeys.gatewayChannel(entry.gatewayID)), .init(entry.connectionID + " " + frame))
-        logger.info("rejected entry", metadata: ["code": "\(error.code.rawValue)", "user": "\(entry.userID)"])
+        let level: Logger.Level = error.code == .forbidden ? .warning : .info
+        logger.log(level: level, "rejected entry", metadata: ["code": "\(error.code.rawValue)", "user": "\(entry.userID)"])
     }
 
-    /// Capacity was freed: hand waiting conversations to agents now rather than at the next tick.
-    private func drainQueues() async throws {
-        try await QueueDrainer.drainOnce(routing: routing, redis: redis, partitioner: Partitioner(count: configuration.partitions))
-    }
+    var partitioner: Partitioner { Partitioner(count: configuration.partitions) }
 }

@@ -4,43 +4,67 @@ import CSServer
 import Logging
 import ServiceLifecycle
 
-/// Hands waiting conversations to agents who have capacity again (an agent came online, got more
-/// capacity, or a conversation closed).
+/// Hands waiting conversations to agents who have capacity again, and takes conversations back
+/// from agents who did not return within the grace period.
 ///
-/// The drain script assigns atomically in Redis; each assignment is then written to the
-/// conversation's partition stream, so its owner announces it in the conversation's order.
+/// It wakes when someone rings the doorbell list (`cs:{agents}:wake`: an agent came online or
+/// got more capacity) and at least every `interval`. The scripts decide atomically in Redis; each
+/// decision is then written to the conversation's partition stream, so that the partition's
+/// owner announces it in the conversation's order.
 struct QueueDrainer: Service {
     let routing: RoutingClient
-    let redis: RedisClient
-    let partitioner: Partitioner
-    let interval: Duration
+    let configuration: DispatcherConfiguration
     let logger: Logger
 
     func run() async throws {
+        var doorbellConfiguration = configuration.redis
+        doorbellConfiguration.clientName = "\(configuration.dispatcherID)-drain"
+        doorbellConfiguration.commandTimeout = .milliseconds(configuration.drainIntervalMilliseconds) + configuration.redis.commandTimeout
+        let doorbell = RedisClient(configuration: doorbellConfiguration, logger: logger)
+        let partitioner = Partitioner(count: configuration.partitions)
+        var rounds = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await Self.drainOnce(routing: routing, redis: redis, partitioner: partitioner)
+                let seconds = Double(configuration.drainIntervalMilliseconds) / 1000
+                _ = try await doorbell.send("BLPOP", .init(RedisKeys.drainWakeup), .init(String(seconds)))
+                let requeued = try await routing.expireAgents(graceMilliseconds: configuration.presenceGraceMilliseconds)
+                try await Self.append(requeued.map { InboundEntry(kind: .requeued, conversationID: $0.conversationID, agentID: $0.agentID) },
+                    redis: routing.redis, partitioner: partitioner)
+                if !requeued.isEmpty { logger.notice("requeued conversations of absent agents", metadata: ["count": "\(requeued.count)"]) }
+                let assigned = try await Self.drainOnce(routing: routing, partitioner: partitioner)
+                // Estimates drift as time passes: refresh every waiting customer now and then.
+                rounds += 1
+                if assigned > 0 || !requeued.isEmpty || rounds % 20 == 0 { try await QueuePositions.publishAll(routing: routing) }
             } catch {
                 logger.warning("queue drain failed", metadata: ["error": "\(error)"])
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(500)) }
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+        await doorbell.close()
     }
 
-    /// One drain pass.
-    static func drainOnce(routing: RoutingClient, redis: RedisClient, partitioner: Partitioner) async throws {
+    /// One drain pass; returns how many conversations were assigned.
+    @discardableResult
+    static func drainOnce(routing: RoutingClient, partitioner: Partitioner) async throws -> Int {
         let assignments = try await routing.drain(limit: 100)
-        guard !assignments.isEmpty else { return }
+        try await append(
+            assignments.map { InboundEntry(kind: .assigned, conversationID: $0.conversationID, agentID: $0.agentID) },
+            redis: routing.redis, partitioner: partitioner)
+        return assignments.count
+    }
+
+    /// Writes routing decisions to their conversations' partitions. If this fails after the
+    /// script ran, the owner still repairs it: routing a queued conversation again finds the
+    /// recorded assignment (see `PartitionWorker.route`).
+    static func append(_ entries: [InboundEntry], redis: RedisClient, partitioner: Partitioner) async throws {
+        guard !entries.isEmpty else { return }
         var commands: [[RedisArgument]] = []
-        for (conversationID, agentID) in assignments {
-            guard let partition = partitioner.partition(forConversation: conversationID) else { continue }
-            let entry = InboundEntry(kind: .assigned, conversationID: conversationID, agentID: agentID)
+        for entry in entries {
+            guard let partition = partitioner.partition(forConversation: entry.conversationID) else { continue }
             var command: [RedisArgument] = ["XADD", .init(RedisKeys.inbound(partition: partition)), "*"]
             for (name, value) in entry.fields { command += [.init(name), .init(value)] }
             commands.append(command)
         }
-        // If this fails after the script, the owner still repairs it: routing a queued
-        // conversation again finds the recorded assignment (see PartitionWorker.route).
         _ = try await redis.pipeline(commands)
     }
 }

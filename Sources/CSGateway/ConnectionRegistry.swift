@@ -3,6 +3,10 @@ import NIOCore
 import Synchronization
 
 /// One WebSocket connection held by this gateway.
+///
+/// It remembers the highest `seq` it delivered per conversation, so that no committed entry is
+/// written twice (a replay racing a live delivery, a re-published entry), and holds live entries
+/// of a conversation back while that conversation is being replayed (`resume`).
 public final class LocalConnection: Sendable {
     public enum EndReason: Sendable, Equatable {
         case slowConsumer
@@ -11,10 +15,17 @@ public final class LocalConnection: Sendable {
         case violation(ChatCloseCode)
     }
 
+    private struct State {
+        var endReason: EndReason?
+        var delivered: [String: Int] = [:]
+        var held: [String: [ByteBuffer]] = [:]
+        var lastTyping: [String: ContinuousClock.Instant] = [:]
+    }
+
     public let id: String
     public let participant: Participant
     let frames: AsyncStream<ByteBuffer>.Continuation
-    let endReason = Mutex<EndReason?>(nil)
+    private let state = Mutex(State())
 
     init(id: String, participant: Participant, frames: AsyncStream<ByteBuffer>.Continuation) {
         self.id = id
@@ -22,15 +33,65 @@ public final class LocalConnection: Sendable {
         self.frames = frames
     }
 
-    var reasonForEnd: EndReason? { endReason.withLock { $0 } }
+    var reasonForEnd: EndReason? { state.withLock { $0.endReason } }
 
     /// Queues a frame for writing; a full queue ends the connection as a slow consumer.
     func send(_ frame: ByteBuffer) {
-        if case .dropped = frames.yield(frame) { end(.slowConsumer) }
+        let header = CommittedFrameHeader.parse(frame.readableBytesView)
+        let dropped = state.withLock { state -> Bool in
+            if let header {
+                if state.held[header.conversationID] != nil {
+                    state.held[header.conversationID]!.append(frame)
+                    return false
+                }
+                guard header.seq > state.delivered[header.conversationID, default: 0] else { return false }
+                state.delivered[header.conversationID] = header.seq
+            }
+            // Yielding under the lock keeps the check and the queue order together.
+            if case .dropped = frames.yield(frame) { return true }
+            return false
+        }
+        if dropped { end(.slowConsumer) }
+    }
+
+    /// Starts holding live entries of `conversationID` back while it is replayed.
+    func beginReplay(_ conversationID: String) {
+        state.withLock { if $0.held[conversationID] == nil { $0.held[conversationID] = [] } }
+    }
+
+    /// Writes one replayed entry (live ones of the conversation are held meanwhile).
+    func sendReplayed(_ frame: ByteBuffer, conversationID: String, seq: Int) {
+        let dropped = state.withLock { state -> Bool in
+            guard seq > state.delivered[conversationID, default: 0] else { return false }
+            state.delivered[conversationID] = seq
+            if case .dropped = frames.yield(frame) { return true }
+            return false
+        }
+        if dropped { end(.slowConsumer) }
+    }
+
+    /// Ends the replay: the held live entries follow, without the ones already replayed.
+    /// Returns the highest seq delivered for the conversation.
+    @discardableResult
+    func endReplay(_ conversationID: String) -> Int {
+        let held = state.withLock { $0.held.removeValue(forKey: conversationID) ?? [] }
+        for frame in held { send(frame) }
+        return state.withLock { $0.delivered[conversationID, default: 0] }
+    }
+
+    /// Whether a `typing` for the conversation may be forwarded now (at most one per second).
+    func allowTyping(_ conversationID: String) -> Bool {
+        let now = ContinuousClock.now
+        return state.withLock { state in
+            if let last = state.lastTyping[conversationID], now - last < .seconds(1) { return false }
+            if state.lastTyping.count > 100 { state.lastTyping.removeAll() }
+            state.lastTyping[conversationID] = now
+            return true
+        }
     }
 
     func end(_ reason: EndReason) {
-        endReason.withLock { if $0 == nil { $0 = reason } }
+        state.withLock { if $0.endReason == nil { $0.endReason = reason } }
         frames.finish()
     }
 }
@@ -85,6 +146,15 @@ public final class ConnectionRegistry: Sendable {
     }
 
     public var count: Int { state.withLock { $0.connections.count } }
+
+    /// Whether `userID` still has a connection here.
+    public func hasConnections(of userID: String) -> Bool { state.withLock { $0.byUser[userID] != nil } }
+
+    /// Writes `frame` to every connection (e.g. `resync`).
+    public func deliverToAll(_ frame: ByteBuffer) {
+        let all = state.withLock { Array($0.connections.values) }
+        for connection in all { connection.send(frame) }
+    }
 
     /// Ends every connection (they close with 1001 so clients reconnect elsewhere).
     public func endAll() {

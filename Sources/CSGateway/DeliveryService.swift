@@ -38,7 +38,11 @@ public struct DeliveryService: Service {
                 case .pmessage:
                     break
                 case .connected(let isReconnect):
-                    if isReconnect { logger.warning("pub/sub reconnected; deliveries published meanwhile were missed") }
+                    if isReconnect {
+                        // Deliveries published while we were away are lost to pub/sub: clients resume from history.
+                        logger.warning("pub/sub reconnected; asking clients to resync")
+                        registry.deliverToAll(ByteBuffer(string: ServerFrame.resync))
+                    }
                 case .disconnected:
                     logger.warning("pub/sub connection lost; reconnecting")
                 }

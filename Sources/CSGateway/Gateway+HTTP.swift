@@ -85,13 +85,15 @@ extension GatewayContext {
 
     // MARK: Helpers
 
-    private static func answer(_ body: () async throws -> Response) async -> Response {
+    static func answer(_ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
         } catch let error as ChatError {
             let status: HTTPResponse.Status =
                 switch error.code {
                 case .invalidCredentials, .unauthorized: .unauthorized
+                case .forbidden: .forbidden
+                case .notFound: .notFound
                 case .unavailable: .serviceUnavailable
                 case .internal: .internalServerError
                 default: .badRequest
@@ -104,7 +106,7 @@ extension GatewayContext {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: 16 * 1024)

@@ -17,16 +17,19 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
 
     let registry = ConnectionRegistry()
     let subscriptions = SubscriptionManager(subscriber: subscriber, logger: logger)
-    let presence = PresenceHeartbeat(redis: redis, registry: registry, ttlMilliseconds: configuration.presenceTTLMilliseconds, logger: logger)
+    let routing = RoutingClient(redis: redis)
+    let presence = PresenceHeartbeat(routing: routing, registry: registry, ttlMilliseconds: configuration.presenceTTLMilliseconds, logger: logger)
     let context = GatewayContext(
         configuration: configuration, redis: redis, registry: registry, subscriptions: subscriptions, presence: presence,
         inbound: InboundPublisher(redis: redis, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
-        passwords: PasswordHasher()
+        passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), logger: logger
     )
     let router = Router(context: BasicWebSocketRequestContext.self)
     context.addHTTPRoutes(to: router)
     context.addWebSocketRoute(to: router)
+    context.addConversationRoutes(to: router)
+    context.addCannedResponseRoutes(to: router)
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
     return Application(

@@ -14,4 +14,7 @@ struct GatewayContext: Sendable {
     let tokens: TokenService
     let agents: AgentDirectory
     let passwords: PasswordHasher
+    let routing: RoutingClient
+    let views: ConversationViews
+    let logger: Logger
 }

@@ -6,6 +6,20 @@ public struct InboundPublisher: Sendable {
     let redis: RedisClient
     let partitioner: Partitioner
 
+    /// How long a client message id is remembered for retries.
+    public static let acceptanceMemorySeconds = 24 * 3600
+
+    /// KEYS = inbound stream, acceptance key; ARGV = ttlSeconds, field, value, ...
+    static let acceptOnce = RedisScript(
+        """
+        local seen = redis.call('GET', KEYS[2])
+        if seen then return seen end
+        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+        redis.call('SET', KEYS[2], id, 'EX', ARGV[1])
+        return id
+        """
+    )
+
     public init(redis: RedisClient, partitioner: Partitioner) {
         self.redis = redis
         self.partitioner = partitioner
@@ -31,13 +45,21 @@ public struct InboundPublisher: Sendable {
             throw ChatError(.notFound, "no such conversation")
         }
         let fields = entry.fields
-        var command: [RedisArgument] = ["XADD", .init(RedisKeys.inbound(partition: partition)), "*"]
-        command.reserveCapacity(3 + fields.count * 2)
-        for (name, value) in fields {
-            command.append(.init(name))
-            command.append(.init(value))
+        var arguments: [RedisArgument] = []
+        arguments.reserveCapacity(1 + fields.count * 2)
+        let reply: RESPValue
+        if entry.clientMessageID.isEmpty {
+            arguments = ["XADD", .init(RedisKeys.inbound(partition: partition)), "*"]
+            for (name, value) in fields { arguments += [.init(name), .init(value)] }
+            reply = try await redis.send(arguments)
+        } else {
+            // A retried client message id gets the entry id of its first acceptance, and no new entry.
+            arguments = [.init(Self.acceptanceMemorySeconds)]
+            for (name, value) in fields { arguments += [.init(name), .init(value)] }
+            let key = RedisKeys.acceptedMessage(partition: partition, userID: entry.userID, clientMessageID: entry.clientMessageID)
+            reply = try await redis.evalScript(
+                Self.acceptOnce, keys: [.init(RedisKeys.inbound(partition: partition)), .init(key)], arguments: arguments)
         }
-        let reply = try await redis.send(command)
         guard let id = reply.string else { throw RedisError(code: .protocolError, message: "XADD returned no id") }
         return id
     }

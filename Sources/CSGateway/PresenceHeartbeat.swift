@@ -4,34 +4,26 @@ import CSServer
 import Logging
 import ServiceLifecycle
 
-/// Keeps the agents connected here marked online in `cs:{agents}:online` (score = expiry ms).
+/// Keeps the agents connected here present in `cs:{agents}:online` (score = expiry ms).
 ///
 /// A crashed gateway stops refreshing, so its agents fall offline by themselves after the TTL:
 /// no ghost agents get new conversations.
 public struct PresenceHeartbeat: Service {
-    let redis: RedisClient
+    let routing: RoutingClient
     let registry: ConnectionRegistry
     let ttlMilliseconds: Int
     let logger: Logger
 
-    public init(redis: RedisClient, registry: ConnectionRegistry, ttlMilliseconds: Int, logger: Logger) {
-        self.redis = redis
+    public init(routing: RoutingClient, registry: ConnectionRegistry, ttlMilliseconds: Int, logger: Logger) {
+        self.routing = routing
         self.registry = registry
         self.ttlMilliseconds = ttlMilliseconds
         self.logger = logger
     }
 
-    /// Marks `agentIDs` online now.
+    /// Extends the presence of `agentIDs` (agents signed off stay off).
     public func touch(_ agentIDs: [String]) async throws {
-        guard !agentIDs.isEmpty else { return }
-        let expiry = RedisArgument(nowMilliseconds() + ttlMilliseconds)
-        var command: [RedisArgument] = ["ZADD", .init(RedisKeys.agentsOnline), "GT"]
-        command.reserveCapacity(3 + agentIDs.count * 2)
-        for id in agentIDs {
-            command.append(expiry)
-            command.append(.init(id))
-        }
-        _ = try await redis.send(command)
+        try await routing.heartbeat(agentIDs: agentIDs, ttlMilliseconds: ttlMilliseconds)
     }
 
     public func run() async throws {

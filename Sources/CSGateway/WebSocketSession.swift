@@ -28,10 +28,13 @@ struct WebSocketSession {
             return
         }
         defer { gateway.subscriptions.release(participant.id) }
-        if participant.role.isStaff { try? await gateway.presence.touch([participant.id]) }
         connection.send(ByteBuffer(string: ServerFrame.hello(
             connectionID: connectionID, participant: participant, gatewayID: gateway.configuration.gatewayID,
             pingIntervalSeconds: gateway.configuration.pingIntervalSeconds)))
+        if participant.role.isStaff {
+            await staffConnected(connection)
+        }
+
         logger.info("connected", metadata: ["user": "\(participant.id)", "role": "\(participant.role.rawValue)"])
 
         // A protocol violation found while reading (invalid UTF-8: 1007, too large: 1009) is
@@ -71,6 +74,8 @@ struct WebSocketSession {
             await group.waitForAll()
             return failure
         }
+        gateway.registry.remove(connection)
+        if participant.role.isStaff && !gateway.registry.hasConnections(of: participant.id) { await staffDisconnected() }
         logger.info("disconnected", metadata: ["user": "\(participant.id)"])
         if let readError { throw readError }
     }
@@ -97,6 +102,31 @@ struct WebSocketSession {
                 kind: .close, userID: participant.id, role: participant.role, userName: participant.name,
                 clientMessageID: id ?? "", conversationID: conversationID ?? "",
                 gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
+            await accept(entry, replyID: id, connection)
+        case .resume(let points):
+            await resume(points, connection)
+        case .typing(let conversationID):
+            await typing(in: conversationID, connection)
+        case .read(let conversationID, let seq):
+            var entry = InboundEntry(
+                kind: .read, userID: participant.id, role: participant.role, userName: participant.name,
+                conversationID: conversationID, gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
+            entry.seq = seq
+            await accept(entry, replyID: nil, connection)
+        case .presence(let status):
+            await setPresence(status, connection)
+        case .transfer(let id, let conversationID, let toAgent, let toSkill, let note):
+            guard participant.role.isStaff else {
+                connection.send(ByteBuffer(string: ServerFrame.error(ChatError(.forbidden, "only agents transfer"), id: id)))
+                return
+            }
+            var entry = InboundEntry(
+                kind: .transfer, userID: participant.id, role: participant.role, userName: participant.name,
+                clientMessageID: id ?? "", conversationID: conversationID,
+                gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
+            entry.targetAgent = toAgent ?? ""
+            entry.targetSkill = toSkill ?? ""
+            entry.note = note ?? ""
             await accept(entry, replyID: id, connection)
         }
     }

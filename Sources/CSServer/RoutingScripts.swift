@@ -4,76 +4,110 @@ import CSRedis
 /// Lua scripts that make routing decisions atomically in Redis, so that any number of dispatchers
 /// can run at once without exceeding an agent's capacity or assigning a conversation twice.
 ///
-/// All keys they touch carry the `{agents}` hash tag (one slot on Redis Cluster).
+/// All keys they touch carry the `{agents}` hash tag (one slot on Redis Cluster). Per-skill and
+/// per-agent keys (queues, handling times, an agent's conversation set) are built inside the
+/// scripts from prefixes passed as arguments; they share the tag, so they stay in the slot.
 public enum RoutingScripts {
-    /// Keys passed to `assign` and `drain`, in this order.
+    /// Keys every routing script takes, in this order (KEYS[1]...KEYS[11]).
     public static let routingKeys: [String] = [
         RedisKeys.agentsOnline, RedisKeys.agentsLoad, RedisKeys.agentsCapacity, RedisKeys.agentsSkills,
         RedisKeys.agentsLastAssigned, RedisKeys.assignments, RedisKeys.queued, RedisKeys.queueSkills,
+        RedisKeys.agentsStatus, RedisKeys.conversationSkills, RedisKeys.assignedAt,
     ]
 
-    /// Picks the online agent with `skill` and the most free capacity; ties go to the longest idle.
-    private static let pickAgent = """
-        local function pick(ids, skill)
-          local best, bestFree, bestLast = nil, 0, 0
-          for _, id in ipairs(ids) do
-            local skills = redis.call('HGET', KEYS[4], id)
-            if skills and string.find(skills, ',' .. skill .. ',', 1, true) then
-              local free = tonumber(redis.call('HGET', KEYS[3], id) or '0') - tonumber(redis.call('HGET', KEYS[2], id) or '0')
-              if free > 0 then
+    /// Key prefixes every routing script takes as its first three arguments.
+    public static let prefixArguments: [String] = [
+        RedisKeys.queuePrefix, RedisKeys.agentConversationsPrefix, RedisKeys.handlingTimesPrefix,
+    ]
+
+    static let library = """
+        local QUEUE, OF, HANDLE = ARGV[1], ARGV[2], ARGV[3]
+        local function available(id, now)
+          local score = redis.call('ZSCORE', KEYS[1], id)
+          if not score or tonumber(score) <= now then return false end
+          local status = redis.call('HGET', KEYS[9], id)
+          return status ~= 'away' and status ~= 'offline'
+        end
+        local function hasSkill(id, skill)
+          local skills = redis.call('HGET', KEYS[4], id)
+          return skills and string.find(skills, ',' .. skill .. ',', 1, true) ~= nil
+        end
+        local function load(id) return tonumber(redis.call('HGET', KEYS[2], id) or '0') end
+        local function capacity(id) return tonumber(redis.call('HGET', KEYS[3], id) or '0') end
+        -- Least-loaded online agent with the skill and free capacity; ties go to the longest idle.
+        local function pick(skill, now)
+          local best, bestLoad, bestLast = nil, 0, 0
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
+            if hasSkill(id, skill) and available(id, now) then
+              local l = load(id)
+              if l < capacity(id) then
                 local last = tonumber(redis.call('HGET', KEYS[5], id) or '0')
-                if best == nil or free > bestFree or (free == bestFree and last < bestLast) then
-                  best, bestFree, bestLast = id, free, last
+                if best == nil or l < bestLoad or (l == bestLoad and last < bestLast) then
+                  best, bestLoad, bestLast = id, l, last
                 end
               end
             end
           end
           return best
         end
-        local function give(conv, agent, now)
+        local function onlineWithSkill(skill, now)
+          local count = 0
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do
+            if hasSkill(id, skill) and available(id, now) then count = count + 1 end
+          end
+          return count
+        end
+        local function give(conv, agent, skill, now)
           redis.call('HINCRBY', KEYS[2], agent, 1)
           redis.call('HSET', KEYS[5], agent, now)
           redis.call('HSET', KEYS[6], conv, agent)
+          redis.call('SADD', OF .. agent, conv)
+          redis.call('HSET', KEYS[10], conv, skill)
+          redis.call('HSET', KEYS[11], conv, now)
         end
-        local function onlineAgents(now)
-          redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-          return redis.call('ZRANGE', KEYS[1], 0, -1)
+        local function takeBack(conv, agent)
+          redis.call('HDEL', KEYS[6], conv)
+          redis.call('SREM', OF .. agent, conv)
+          if redis.call('HINCRBY', KEYS[2], agent, -1) < 0 then redis.call('HSET', KEYS[2], agent, 0) end
+        end
+        local function enqueue(conv, skill, atHead)
+          if atHead then redis.call('LPUSH', QUEUE .. skill, conv) else redis.call('RPUSH', QUEUE .. skill, conv) end
+          redis.call('HSET', KEYS[7], conv, skill)
+          redis.call('HSET', KEYS[10], conv, skill)
+          redis.call('SADD', KEYS[8], skill)
         end
 
         """
 
-    /// `assign`: KEYS = routingKeys + [queue(skill)]; ARGV = conversationId, nowMs, skill.
-    /// Returns `{'assigned', agentId}` or `{'queued', ''}`; repeating a call returns the same answer.
+    /// `assign`: ARGV = prefixes..., conversationId, nowMs, skill.
+    /// Returns `{'assigned', agentId}` or `{'queued', onlineAgentsWithSkill}`; a repeat returns
+    /// the same kind of answer and changes nothing.
     public static let assign = RedisScript(
-        pickAgent + """
-            local conv, now, skill = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+        library + """
+            local conv, now, skill = ARGV[4], tonumber(ARGV[5]), ARGV[6]
             local current = redis.call('HGET', KEYS[6], conv)
             if current then return {'assigned', current} end
-            if redis.call('HEXISTS', KEYS[7], conv) == 1 then return {'queued', ''} end
-            local best = pick(onlineAgents(now), skill)
-            if best then
-              give(conv, best, now)
-              return {'assigned', best}
+            if redis.call('HEXISTS', KEYS[7], conv) == 0 then
+              local best = pick(skill, now)
+              if best then
+                give(conv, best, skill, now)
+                return {'assigned', best}
+              end
+              enqueue(conv, skill, false)
             end
-            redis.call('RPUSH', KEYS[9], conv)
-            redis.call('HSET', KEYS[7], conv, skill)
-            redis.call('SADD', KEYS[8], skill)
-            return {'queued', ''}
+            return {'queued', tostring(onlineWithSkill(skill, now))}
             """
     )
 
-    /// `drain`: KEYS = routingKeys; ARGV = nowMs, limit, queue key prefix.
+    /// `drain`: ARGV = prefixes..., nowMs, limit.
     /// Assigns waiting conversations, oldest first per skill, while agents have capacity.
     /// Returns a flat list `conversationId, agentId, ...`.
     public static let drain = RedisScript(
-        pickAgent + """
-            local now, limit, prefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+        library + """
+            local now, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
             local out = {}
-            if redis.call('SCARD', KEYS[8]) == 0 then return out end
-            local ids = onlineAgents(now)
-            if #ids == 0 then return out end
             for _, skill in ipairs(redis.call('SMEMBERS', KEYS[8])) do
-              local queue = prefix .. skill
+              local queue = QUEUE .. skill
               while #out < limit * 2 do
                 local conv = redis.call('LINDEX', queue, 0)
                 if not conv then
@@ -83,11 +117,11 @@ public enum RoutingScripts {
                 if redis.call('HEXISTS', KEYS[6], conv) == 1 or redis.call('HEXISTS', KEYS[7], conv) == 0 then
                   redis.call('LPOP', queue)
                 else
-                  local best = pick(ids, skill)
+                  local best = pick(skill, now)
                   if not best then break end
                   redis.call('LPOP', queue)
                   redis.call('HDEL', KEYS[7], conv)
-                  give(conv, best, now)
+                  give(conv, best, skill, now)
                   table.insert(out, conv)
                   table.insert(out, best)
                 end
@@ -97,21 +131,130 @@ public enum RoutingScripts {
             """
     )
 
-    /// `release`: KEYS = load, assignments, queued, queue(skill); ARGV = conversationId, expectedAgent ('' = any).
-    /// Frees the agent's capacity (or takes the conversation out of its queue). Returns the agent id or false.
+    /// `release`: ARGV = prefixes..., conversationId, expectedAgent ('' = any), nowMs.
+    /// Frees the agent's capacity and records the handling time (or takes the conversation out
+    /// of its queue). Returns the agent id, or false.
     public static let release = RedisScript(
-        """
-        local conv, expected = ARGV[1], ARGV[2]
-        local agent = redis.call('HGET', KEYS[2], conv)
-        if agent and (expected == '' or expected == agent) then
-          redis.call('HDEL', KEYS[2], conv)
-          if redis.call('HINCRBY', KEYS[1], agent, -1) < 0 then redis.call('HSET', KEYS[1], agent, 0) end
-          return agent
-        end
-        if expected == '' and redis.call('HDEL', KEYS[3], conv) == 1 then
-          redis.call('LREM', KEYS[4], 1, conv)
-        end
-        return false
-        """
+        library + """
+            local conv, expected, now = ARGV[4], ARGV[5], tonumber(ARGV[6])
+            local agent = redis.call('HGET', KEYS[6], conv)
+            local skill = redis.call('HGET', KEYS[10], conv)
+            if agent and (expected == '' or expected == agent) then
+              takeBack(conv, agent)
+              local since = redis.call('HGET', KEYS[11], conv)
+              if since and skill then
+                redis.call('LPUSH', HANDLE .. skill, now - tonumber(since))
+                redis.call('LTRIM', HANDLE .. skill, 0, 19)
+              end
+              redis.call('HDEL', KEYS[10], conv)
+              redis.call('HDEL', KEYS[11], conv)
+              return agent
+            end
+            if expected == '' and redis.call('HDEL', KEYS[7], conv) == 1 then
+              redis.call('LREM', QUEUE .. skill, 1, conv)
+              redis.call('HDEL', KEYS[10], conv)
+            end
+            return false
+            """
+    )
+
+    /// `transfer`: ARGV = prefixes..., conversationId, expectedAgent ('' = any), toAgent ('' = to a skill), toSkill, nowMs.
+    /// Returns `{'moved', fromAgent}`, `{'queued', fromAgent}`, `{'unavailable', ''}` (target
+    /// offline, away, at capacity, or without the skill) or `{'not_assigned', ''}`.
+    public static let transfer = RedisScript(
+        library + """
+            local conv, expected, target, skill, now = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+            local from = redis.call('HGET', KEYS[6], conv)
+            if not from or (expected ~= '' and expected ~= from) then return {'not_assigned', ''} end
+            if target ~= '' then
+              if target == from or not available(target, now) or load(target) >= capacity(target) then
+                return {'unavailable', ''}
+              end
+              takeBack(conv, from)
+              give(conv, target, redis.call('HGET', KEYS[10], conv) or 'default', now)
+              return {'moved', from}
+            end
+            takeBack(conv, from)
+            redis.call('HDEL', KEYS[11], conv)
+            enqueue(conv, skill, true)
+            return {'queued', from}
+            """
+    )
+
+    /// `expire`: ARGV = prefixes..., nowMs, graceMs.
+    /// Agents whose presence expired more than the grace ago lose their conversations: each
+    /// goes back to the head of its skill's queue. Returns a flat list `conversationId, agentId, ...`.
+    public static let expire = RedisScript(
+        library + """
+            local now, grace = tonumber(ARGV[4]), tonumber(ARGV[5])
+            local out = {}
+            for _, agent in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - grace)) do
+              for _, conv in ipairs(redis.call('SMEMBERS', OF .. agent)) do
+                takeBack(conv, agent)
+                redis.call('HDEL', KEYS[11], conv)
+                enqueue(conv, redis.call('HGET', KEYS[10], conv) or 'default', true)
+                table.insert(out, conv)
+                table.insert(out, agent)
+              end
+              redis.call('ZREM', KEYS[1], agent)
+            end
+            return out
+            """
+    )
+
+    /// `positions`: ARGV = prefixes..., skill, nowMs.
+    /// Returns `{avgHandlingMs, onlineAgentsWithSkill, conversationId...}` (queue order).
+    public static let positions = RedisScript(
+        library + """
+            local skill, now = ARGV[4], tonumber(ARGV[5])
+            local times = redis.call('LRANGE', HANDLE .. skill, 0, -1)
+            local total = 0
+            for _, t in ipairs(times) do total = total + tonumber(t) end
+            local avg = 0
+            if #times > 0 then avg = math.floor(total / #times) end
+            local out = {avg, onlineWithSkill(skill, now)}
+            for _, conv in ipairs(redis.call('LRANGE', QUEUE .. skill, 0, -1)) do table.insert(out, conv) end
+            return out
+            """
+    )
+
+    /// `presence`: ARGV = prefixes..., agentId, status (`connect`, `online`, `away`, `offline`,
+    /// `disconnect`), nowMs, ttlMs. Returns the agent's status after the change.
+    /// `connect` keeps an agent away if it was; `disconnect` starts the grace period now (another
+    /// gateway still holding a connection restores the presence at its next heartbeat).
+    public static let presence = RedisScript(
+        library + """
+            local agent, status, now, ttl = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+            local current = redis.call('HGET', KEYS[9], agent) or 'online'
+            if status == 'disconnect' then
+              redis.call('ZADD', KEYS[1], 'XX', 'LT', now, agent)
+              return current
+            end
+            if status == 'connect' then
+              if current == 'offline' then current = 'online' end
+              status = current
+            end
+            redis.call('HSET', KEYS[9], agent, status)
+            if status == 'offline' then
+              redis.call('ZADD', KEYS[1], 'XX', 1, agent)
+            else
+              redis.call('ZADD', KEYS[1], now + ttl, agent)
+            end
+            return status
+            """
+    )
+
+    /// `heartbeat`: ARGV = prefixes..., nowMs, ttlMs, agentId... Extends the presence of agents
+    /// that are not signed off.
+    public static let heartbeat = RedisScript(
+        library + """
+            local expiry = tonumber(ARGV[4]) + tonumber(ARGV[5])
+            for i = 6, #ARGV do
+              if redis.call('HGET', KEYS[9], ARGV[i]) ~= 'offline' then
+                redis.call('ZADD', KEYS[1], 'GT', expiry, ARGV[i])
+              end
+            end
+            return 0
+            """
     )
 }

@@ -9,7 +9,7 @@ import Logging
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cs-admin", abstract: "Operator tool: manage agents.",
-        subcommands: [AgentCommand.self])
+        subcommands: [AgentCommand.self, CannedCommand.self])
 }
 
 /// Options every admin subcommand takes.

@@ -20,7 +20,11 @@ struct DispatcherCommand: AsyncParsableCommand {
     @Option(name: .customLong("batch"), help: "Entries read per XREADGROUP (env CS_BATCH).")
     var batch: Int = environment("CS_BATCH").flatMap(Int.init) ?? 200
 
+    @Option(name: .customLong("presence-grace-ms"), help: "Grace after an agent's last connection drops before their conversations are requeued (env CS_PRESENCE_GRACE_MS).")
+    var presenceGraceMilliseconds: Int = environment("CS_PRESENCE_GRACE_MS").flatMap(Int.init) ?? 60_000
+
     func validate() throws {
+        guard presenceGraceMilliseconds >= 0 else { throw ValidationError("--presence-grace-ms must be >= 0") }
         guard leaseMilliseconds >= 1_000 else { throw ValidationError("--lease-ms must be at least 1000") }
         guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1...10000") }
     }
@@ -33,6 +37,7 @@ struct DispatcherCommand: AsyncParsableCommand {
             redis: try common.redisConfiguration(clientName: dispatcherID), dispatcherID: dispatcherID, partitions: common.partitions)
         configuration.leaseMilliseconds = leaseMilliseconds
         configuration.batchSize = batch
+        configuration.presenceGraceMilliseconds = presenceGraceMilliseconds
         logger.notice("dispatcher starting", metadata: ["partitions": "\(common.partitions)", "leaseMs": "\(leaseMilliseconds)"])
         try await buildDispatcher(configuration, logger: logger).run()
     }

@@ -24,7 +24,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("jwt-secret"), help: "HMAC secret for agent and visitor tokens, the same on every gateway (env CS_JWT_SECRET).")
     var jwtSecret: String = environment("CS_JWT_SECRET") ?? ""
 
+    @Option(name: .customLong("presence-ttl-ms"), help: "How long an agent stays present without a heartbeat; heartbeats every third of it (env CS_PRESENCE_TTL_MS).")
+    var presenceTTLMilliseconds: Int = environment("CS_PRESENCE_TTL_MS").flatMap(Int.init) ?? 15_000
+
     func validate() throws {
+        guard presenceTTLMilliseconds >= 300 else { throw ValidationError("--presence-ttl-ms must be at least 300") }
         guard jwtSecret.utf8.count >= 32 else {
             throw ValidationError("--jwt-secret (or CS_JWT_SECRET) must be at least 32 bytes (e.g. openssl rand -hex 32)")
         }
@@ -34,9 +38,10 @@ struct GatewayCommand: AsyncParsableCommand {
         common.bootstrapLogging()
         var logger = Logger(label: "cs-gateway")
         logger[metadataKey: "gateway"] = "\(gatewayID)"
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             redis: try common.redisConfiguration(clientName: gatewayID), host: host, port: port, gatewayID: gatewayID,
             jwtSecret: jwtSecret, partitions: common.partitions)
+        configuration.presenceTTLMilliseconds = presenceTTLMilliseconds
         let app = try await buildGateway(configuration, logger: logger)
         try await app.runService()
     }

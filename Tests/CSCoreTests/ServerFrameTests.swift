@@ -77,7 +77,7 @@ struct ServerFrameTests {
         // Part of the public protocol: never rename one.
         #expect(ChatError.Code.allCases.map(\.rawValue) == [
             "bad_request", "unknown_type", "invalid_field", "unauthorized", "invalid_credentials", "forbidden",
-            "not_found", "conversation_closed", "unavailable", "rate_limited", "too_large", "internal",
+            "not_found", "conversation_closed", "agent_unavailable", "unavailable", "rate_limited", "too_large", "internal",
         ])
         #expect(ChatError(.forbidden, "nope").description == "forbidden: nope")
     }
@@ -104,7 +104,7 @@ struct ServerFrameTests {
     @Test func prefixEndsAtTheSeqAndSuffixStartsAfterIt() {
         let frames = [
             CommittedFrame.message(conversationID: Self.conversationID, clientMessageID: "c-1", from: Self.ann, body: "x", timestamp: 1),
-            CommittedFrame.queued(conversationID: Self.conversationID, skill: "default", timestamp: 1),
+            CommittedFrame.queued(conversationID: Self.conversationID, skill: "default", reason: .new, agentsOnline: true, timestamp: 1),
             CommittedFrame.assigned(conversationID: Self.conversationID, agent: Self.alice, customer: Self.ann, timestamp: 1),
             CommittedFrame.closed(conversationID: Self.conversationID, by: Self.ann, timestamp: 1),
         ]
@@ -166,9 +166,11 @@ struct ServerFrameTests {
     }
 
     @Test func queuedMatchesTheProtocolExample() throws {
-        let text = CommittedFrame.queued(conversationID: Self.conversationID, skill: "default", timestamp: 1_732_676_400_124).render(seq: 1)
-        #expect(text == #"{"type":"conversation.queued","conversationId":"v_3q9x7k2m4n8p.k7f2m9q1","seq":1,"skill":"default","ts":1732676400124}"#)
-        #expect(Self.keys(try Self.object(text)) == ["type", "conversationId", "seq", "skill", "ts"])
+        let text = CommittedFrame.queued(
+            conversationID: Self.conversationID, skill: "default", reason: .new, agentsOnline: true, timestamp: 1_732_676_400_124
+        ).render(seq: 1)
+        #expect(text == #"{"type":"conversation.queued","conversationId":"v_3q9x7k2m4n8p.k7f2m9q1","seq":1,"skill":"default","reason":"new","agentsOnline":true,"ts":1732676400124}"#)
+        #expect(Self.keys(try Self.object(text)) == ["type", "conversationId", "seq", "skill", "reason", "agentsOnline", "ts"])
     }
 
     @Test func assignedMatchesTheProtocolExample() throws {
@@ -231,7 +233,7 @@ struct ServerFrameTests {
         // Ids are validated upstream, but the builders must never emit invalid JSON whatever they get.
         let weird = "a\"b\\c\n</script>"
         for text in [
-            CommittedFrame.queued(conversationID: weird, skill: weird, timestamp: 1).render(seq: 1),
+            CommittedFrame.queued(conversationID: weird, skill: weird, reason: .agentUnavailable, agentsOnline: false, timestamp: 1).render(seq: 1),
             CommittedFrame.closed(conversationID: weird, by: Participant(id: weird, role: .customer, name: weird), timestamp: 1).render(seq: 1),
             ServerFrame.ack(id: weird, acceptedID: weird),
             ServerFrame.pong(id: weird),

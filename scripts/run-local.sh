@@ -152,14 +152,16 @@ cat <<EOF
  Agent "demo" (password "demo"): sign in
    curl -s -X POST $BASE_URL/v1/agent/login -H 'Content-Type: application/json' -d '{"agentId":"demo","password":"demo"}'
 
- Then open a WebSocket with the "token" from the answer, e.g. with websocat:
-   websocat "ws://127.0.0.1:${HTTP_PORT}/v1/ws?token=<token>"
+ Then open a WebSocket with the "token" from the answer, e.g. with wsdump
+ (pip install websocket-client) or websocat:
+   wsdump "ws://127.0.0.1:${HTTP_PORT}/v1/ws?token=<token>"
  Connect the agent first; then as the customer send
    {"type":"message","id":"c-1","body":"Hello"}
  and as the agent answer with the conversationId from conversation.assigned
    {"type":"message","id":"a-1","conversationId":"<conversationId>","body":"Hi, how can I help?"}
 
- Browser: http://127.0.0.1:${HTTP_PORT}/   (web widget and agent console: placeholder)
+ Frames are described in docs/protocol.md (no web pages yet: the widget and the
+ agent console come with the browser UI).
 
  Ctrl-C stops everything.
 ================================================================================

@@ -13,6 +13,7 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound = "not_found"
         case conversationClosed = "conversation_closed"
         case agentUnavailable = "agent_unavailable"
+        case unknownUsers = "unknown_users"
         case unavailable
         case rateLimited = "rate_limited"
         case tooLarge = "too_large"

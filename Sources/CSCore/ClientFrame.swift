@@ -16,6 +16,8 @@ public enum ClientFrame: Sendable, Equatable {
     case read(conversationID: String, seq: Int)
     /// An agent's availability.
     case presence(PresenceStatus)
+    /// The client received (`read: false`) or showed (`read: true`) a notification.
+    case notificationReceipt(id: String, read: Bool)
     /// Hand a conversation to another agent or to a skill's queue.
     case transfer(id: String?, conversationID: String, toAgent: String?, toSkill: String?, note: String?)
 
@@ -110,6 +112,8 @@ extension ClientFrame {
             let conversation = try validID(raw.conversationId, field: "conversationId")
             guard let seq = raw.seq, seq > 0 else { throw ChatError(.invalidField, "seq must be a positive integer") }
             return .read(conversationID: conversation, seq: seq)
+        case "notification.ack", "notification.read":
+            return .notificationReceipt(id: try validID(raw.id, field: "id"), read: type == "notification.read")
         case "presence":
             guard let status = raw.status.flatMap(PresenceStatus.init(rawValue:)) else {
                 throw ChatError(.invalidField, "status must be online, away or offline")

@@ -95,3 +95,23 @@ public enum RedisKeys {
     /// Sorted set: dispatcher id → liveness expiry (ms); used to share partitions fairly.
     public static let dispatchers = "cs:{ops}:dispatchers"
 }
+
+extension RedisKeys {
+    // MARK: Notifications: tag {notify} (one slot: small records, scripts span them)
+
+    /// A notification (hash, `Notification.fields`); expires with the notification.
+    public static func notification(_ id: String) -> String { "cs:{notify}:n:\(id)" }
+    /// Users a notification was delivered to / who acknowledged it / who read it (sets).
+    public static func notificationReceipts(_ id: String, _ kind: String) -> String { "cs:{notify}:n:\(id):\(kind)" }
+    /// Unexpired notifications of a broadcast selector or one user (sorted set: id → expiresAt ms).
+    public static func notificationInbox(_ selector: String) -> String { "cs:{notify}:inbox:\(selector)" }
+    /// Notifications waiting for their time (sorted set: id → sendAt ms).
+    public static let scheduledNotifications = "cs:{notify}:scheduled"
+    /// Every notification by creation time (sorted set: id → createdAt ms), for listing.
+    public static let notificationIndex = "cs:{notify}:index"
+    /// Channel of broadcasts: payload `<selector> <frame>`; every gateway matches its connections.
+    public static let broadcastChannel = "cs:b"
+    /// Marks a visitor id as issued (string with the visitor token's lifetime), so targeted
+    /// notifications can refuse unknown users.
+    public static func visitorSeen(_ visitorID: String) -> String { "cs:{u:\(visitorID)}:seen" }
+}

@@ -20,16 +20,20 @@ public final class LocalConnection: Sendable {
         var delivered: [String: Int] = [:]
         var held: [String: [ByteBuffer]] = [:]
         var lastTyping: [String: ContinuousClock.Instant] = [:]
+        var notifications: Set<String> = []
     }
 
     public let id: String
     public let participant: Participant
+    /// The agent's skills (empty for customers), for skill-audience broadcasts.
+    public let skills: [String]
     let frames: AsyncStream<ByteBuffer>.Continuation
     private let state = Mutex(State())
 
-    init(id: String, participant: Participant, frames: AsyncStream<ByteBuffer>.Continuation) {
+    init(id: String, participant: Participant, skills: [String], frames: AsyncStream<ByteBuffer>.Continuation) {
         self.id = id
         self.participant = participant
+        self.skills = skills
         self.frames = frames
     }
 
@@ -77,6 +81,17 @@ public final class LocalConnection: Sendable {
         let held = state.withLock { $0.held.removeValue(forKey: conversationID) ?? [] }
         for frame in held { send(frame) }
         return state.withLock { $0.delivered[conversationID, default: 0] }
+    }
+
+    /// Writes a notification unless this connection already got it; returns whether it did now.
+    @discardableResult
+    func sendNotification(_ frame: ByteBuffer, id: String) -> Bool {
+        let fresh = state.withLock { state -> Bool in
+            if state.notifications.count > 500 { state.notifications.removeAll() }
+            return state.notifications.insert(id).inserted
+        }
+        if fresh { send(frame) }
+        return fresh
     }
 
     /// Whether a `typing` for the conversation may be forwarded now (at most one per second).
@@ -146,6 +161,25 @@ public final class ConnectionRegistry: Sendable {
     }
 
     public var count: Int { state.withLock { $0.connections.count } }
+
+    /// Writes a broadcast to every local connection its selector matches (`all`, `agents`,
+    /// `customers`, `skill:<s>`, `users:<id>,<id>`); returns the users it reached.
+    public func deliverNotification(selector: String, id: String, _ frame: ByteBuffer) -> [String] {
+        let targets: [LocalConnection]
+        if selector.hasPrefix("users:") {
+            let users = selector.dropFirst("users:".count).split(separator: ",").map(String.init)
+            targets = state.withLock { state in users.flatMap { state.byUser[$0].map { Array($0.values) } ?? [] } }
+        } else {
+            targets = state.withLock { state in
+                state.connections.values.filter {
+                    PushNotification.Audience.matches(selector: selector, role: $0.participant.role, skills: $0.skills)
+                }
+            }
+        }
+        var reached = Set<String>()
+        for connection in targets where connection.sendNotification(frame, id: id) { reached.insert(connection.participant.id) }
+        return Array(reached)
+    }
 
     /// Whether `userID` still has a connection here.
     public func hasConnections(of userID: String) -> Bool { state.withLock { $0.byUser[userID] != nil } }

@@ -1,5 +1,6 @@
 import CSCore
 import CSRedis
+import CSServer
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -12,10 +13,12 @@ public struct DeliveryService: Service {
     let subscriber: RedisSubscriber
     let registry: ConnectionRegistry
     let gatewayID: String
+    let notifications: NotificationService
     let logger: Logger
 
-    public init(subscriber: RedisSubscriber, registry: ConnectionRegistry, gatewayID: String, logger: Logger) {
+    public init(subscriber: RedisSubscriber, registry: ConnectionRegistry, gatewayID: String, notifications: NotificationService, logger: Logger) {
         self.subscriber = subscriber
+        self.notifications = notifications
         self.registry = registry
         self.gatewayID = gatewayID
         self.logger = logger
@@ -24,7 +27,7 @@ public struct DeliveryService: Service {
     public func run() async throws {
         let userPrefix = RedisKeys.userChannel("")
         let gatewayChannel = RedisKeys.gatewayChannel(gatewayID)
-        try await subscriber.subscribe([gatewayChannel])
+        try await subscriber.subscribe([gatewayChannel, RedisKeys.broadcastChannel])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await subscriber.run() }
             for await event in subscriber.events.cancelOnGracefulShutdown() {
@@ -34,6 +37,8 @@ public struct DeliveryService: Service {
                         registry.deliver(toUser: String(channel.dropFirst(userPrefix.count)), payload)
                     } else if channel == gatewayChannel {
                         deliverToConnection(payload)
+                    } else if channel == RedisKeys.broadcastChannel {
+                        await deliverBroadcast(payload)
                     }
                 case .pmessage:
                     break
@@ -50,6 +55,25 @@ public struct DeliveryService: Service {
             // Shutting down: clients are told to reconnect elsewhere (close 1001).
             registry.endAll()
             group.cancelAll()
+        }
+    }
+
+    /// `<selector> <notificationId> <frame>`: one publish, matched against local connections here.
+    private func deliverBroadcast(_ payload: ByteBuffer) async {
+        var payload = payload
+        guard let selectorEnd = payload.readableBytesView.firstIndex(of: UInt8(ascii: " ")),
+            let selector = payload.readString(length: selectorEnd - payload.readerIndex)
+        else { return }
+        payload.moveReaderIndex(forwardBy: 1)
+        guard let idEnd = payload.readableBytesView.firstIndex(of: UInt8(ascii: " ")),
+            let id = payload.readString(length: idEnd - payload.readerIndex)
+        else { return }
+        payload.moveReaderIndex(forwardBy: 1)
+        let reached = registry.deliverNotification(selector: selector, id: id, payload)
+        do {
+            try await notifications.recordDelivered(notificationID: id, userIDs: reached)
+        } catch {
+            logger.warning("delivery receipts not recorded", metadata: ["notification": "\(id)", "error": "\(error)"])
         }
     }
 

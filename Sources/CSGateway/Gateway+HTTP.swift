@@ -42,6 +42,8 @@ extension GatewayContext {
             visitor = Participant(id: previous.id, role: .customer, name: body.name ?? previous.name)
         }
         let (token, expiresAt) = try await tokens.issue(for: visitor)
+        // Lets targeted notifications tell a real visitor from a typo.
+        _ = try await redis.send("SET", .init(RedisKeys.visitorSeen(visitor.id)), "1", "EX", .init(Int(tokens.visitorLifetime)))
         var json = JSONText()
         json.raw("{")
         json.field("visitorId", visitor.id, first: true)

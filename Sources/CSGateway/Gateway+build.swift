@@ -23,12 +23,13 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
         configuration: configuration, redis: redis, registry: registry, subscriptions: subscriptions, presence: presence,
         inbound: InboundPublisher(redis: redis, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
-        passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), logger: logger
+        passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger
     )
     let router = Router(context: BasicWebSocketRequestContext.self)
     context.addHTTPRoutes(to: router)
     context.addWebSocketRoute(to: router)
     context.addConversationRoutes(to: router)
+    context.addNotificationRoutes(to: router)
     context.addCannedResponseRoutes(to: router)
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
@@ -42,7 +43,9 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
                 validateUTF8: true))
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.gatewayID),
-        services: [startup, subscriptions, DeliveryService(subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID, logger: logger), presence],
+        services: [startup, subscriptions, DeliveryService(
+                subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID,
+                notifications: context.notifications, logger: logger), presence],
         onServerRunning: { channel in
             logger.notice("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "gateway": "\(configuration.gatewayID)"])
         },

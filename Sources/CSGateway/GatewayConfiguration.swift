@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable {
     /// How long presence entries live without a heartbeat; heartbeats come every third of it.
     public var presenceTTLMilliseconds: Int = 15_000
     public var pingIntervalSeconds: Int = 30
+    /// Key for back-office systems calling the notification API (`X-Admin-Key`); nil disables it.
+    public var adminKey: String?
 
     public init(redis: RedisConfiguration, host: String, port: Int, gatewayID: String, jwtSecret: String, partitions: Int) {
         self.redis = redis

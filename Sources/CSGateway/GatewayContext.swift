@@ -16,5 +16,6 @@ struct GatewayContext: Sendable {
     let passwords: PasswordHasher
     let routing: RoutingClient
     let views: ConversationViews
+    let notifications: NotificationService
     let logger: Logger
 }

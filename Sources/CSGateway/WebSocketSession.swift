@@ -18,7 +18,9 @@ struct WebSocketSession {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (frames, sink) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(gateway.configuration.maxQueuedFrames))
-        let connection = LocalConnection(id: connectionID, participant: participant, frames: sink)
+        var skills: [String] = []
+        if participant.role.isStaff { skills = (try? await gateway.agents.find(participant.id))?.skills ?? [] }
+        let connection = LocalConnection(id: connectionID, participant: participant, skills: skills, frames: sink)
         gateway.registry.add(connection)
         defer { gateway.registry.remove(connection) }
         do {
@@ -34,6 +36,7 @@ struct WebSocketSession {
         if participant.role.isStaff {
             await staffConnected(connection)
         }
+        await deliverPendingNotifications(connection)
 
         logger.info("connected", metadata: ["user": "\(participant.id)", "role": "\(participant.role.rawValue)"])
 
@@ -113,6 +116,8 @@ struct WebSocketSession {
                 conversationID: conversationID, gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
             entry.seq = seq
             await accept(entry, replyID: nil, connection)
+        case .notificationReceipt(let id, let read):
+            await recordReceipt(id, read: read, connection)
         case .presence(let status):
             await setPresence(status, connection)
         case .transfer(let id, let conversationID, let toAgent, let toSkill, let note):

@@ -10,6 +10,10 @@ public struct NotifierConfiguration: Sendable {
     public var notifierID: String
     public var batchSize = 100
     public var blockMilliseconds = 1_000
+    /// How often due scheduled notifications are looked for (they go out within one second).
+    public var schedulerIntervalMilliseconds = 200
+    /// How long an entry may stay unacknowledged by a notifier before another one takes it over.
+    public var claimIdleMilliseconds = 5_000
 
     public init(redis: RedisConfiguration, notifierID: String) {
         self.redis = redis
@@ -17,78 +21,50 @@ public struct NotifierConfiguration: Sendable {
     }
 }
 
-/// Consumes `cs:{notify}:in` in the `notifiers` consumer group.
-///
-/// Announcements, reminders and targeted pushes arrive with the notifier feature; today each
-/// request is logged and acknowledged, pending entries of a crashed notifier are claimed, and
-/// acknowledged entries are trimmed, so the stream never grows without bound.
-public struct NotifierService: Service {
-    let configuration: NotifierConfiguration
-    let logger: Logger
-
-    public func run() async throws {
-        var readerConfiguration = configuration.redis
-        readerConfiguration.clientName = configuration.notifierID
-        readerConfiguration.commandTimeout = .milliseconds(configuration.blockMilliseconds) + configuration.redis.commandTimeout
-        let redis = RedisClient(configuration: readerConfiguration, logger: logger)
-        let stream = RedisKeys.notifyStream
-        let group = RedisKeys.notifierGroup
-        var pendingFirst = true
-        var backoff = Duration.milliseconds(100)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                if pendingFirst {
-                    do {
-                        _ = try await redis.send("XGROUP", "CREATE", .init(stream), .init(group), "0", "MKSTREAM")
-                    } catch let error as RedisError where error.redisErrorPrefix == "BUSYGROUP" {}
-                    var cursor = "0-0"
-                    repeat {
-                        let reply = try await redis.send(
-                            "XAUTOCLAIM", .init(stream), .init(group), .init(configuration.notifierID), "60000", .init(cursor),
-                            "COUNT", "1000", "JUSTID")
-                        cursor = reply.array?.first?.string ?? "0-0"
-                    } while cursor != "0-0"
-                }
-                var command: [RedisArgument] = [
-                    "XREADGROUP", "GROUP", .init(group), .init(configuration.notifierID), "COUNT", .init(configuration.batchSize),
-                ]
-                if !pendingFirst { command += ["BLOCK", .init(configuration.blockMilliseconds)] }
-                command += ["STREAMS", .init(stream), pendingFirst ? "0" : ">"]
-                let entries = try await redis.send(command).array?.first?.array?.last?.array ?? []
-                if entries.isEmpty {
-                    pendingFirst = false
-                    continue
-                }
-                var ids: [RedisArgument] = []
-                for entry in entries {
-                    guard let parts = entry.array, let id = parts.first?.string else { continue }
-                    let fields = parts.count > 1 ? parts[1].fieldMap : [:]
-                    logger.info("notification request", metadata: ["entry": "\(id)", "kind": "\(fields["k"] ?? "?")"])
-                    ids.append(.init(id))
-                }
-                _ = try await redis.send(["XACK", .init(stream), .init(group)] + ids)
-                // Entries every consumer has acknowledged are of no further use.
-                if let oldestPending = try await redis.send("XPENDING", .init(stream), .init(group)).array?.dropFirst().first?.string {
-                    _ = try await redis.send("XTRIM", .init(stream), "MINID", "~", .init(oldestPending))
-                } else if let last = ids.last {
-                    _ = try await redis.send("XTRIM", .init(stream), "MINID", "~", last)
-                }
-                backoff = .milliseconds(100)
-            } catch {
-                logger.warning("notifier read failed; retrying", metadata: ["error": "\(error)"])
-                pendingFirst = true
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(2))
-            }
-        }
-        await redis.close()
-    }
+/// Composes a notifier process: the request consumer and the scheduler.
+public func buildNotifier(_ configuration: NotifierConfiguration, logger: Logger) -> ServiceGroup {
+    var redisConfiguration = configuration.redis
+    redisConfiguration.clientName = configuration.notifierID
+    let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+    return ServiceGroup(
+        configuration: .init(
+            services: [
+                NotifierService(configuration: configuration, redis: redis, logger: logger),
+                NotificationScheduler(redis: redis, interval: .milliseconds(configuration.schedulerIntervalMilliseconds), logger: logger),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }
 
-/// Composes a notifier process.
-public func buildNotifier(_ configuration: NotifierConfiguration, logger: Logger) -> ServiceGroup {
-    ServiceGroup(
-        configuration: .init(
-            services: [NotifierService(configuration: configuration, logger: logger)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+/// Moves due scheduled notifications into the request stream, atomically, so that each is sent
+/// exactly once however many notifiers run, and none is lost if a notifier dies.
+struct NotificationScheduler: Service {
+    let redis: RedisClient
+    let interval: Duration
+    let logger: Logger
+
+    /// KEYS = scheduled, stream; ARGV = nowMs. Returns how many moved.
+    static let moveDue = RedisScript(
+        """
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
+        for _, id in ipairs(due) do
+          redis.call('ZREM', KEYS[1], id)
+          redis.call('XADD', KEYS[2], '*', 'k', 'send', 'id', id)
+        end
+        return #due
+        """
+    )
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let moved = try await redis.evalScript(
+                    Self.moveDue, keys: [.init(RedisKeys.scheduledNotifications), .init(RedisKeys.notifyStream)],
+                    arguments: [.init(nowMilliseconds())])
+                if let count = moved.int, count > 0 { logger.info("scheduled notifications due", metadata: ["count": "\(count)"]) }
+            } catch {
+                logger.warning("scheduler round failed", metadata: ["error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
 }

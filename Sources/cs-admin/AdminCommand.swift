@@ -8,8 +8,8 @@ import Logging
 @main
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cs-admin", abstract: "Operator tool: manage agents.",
-        subcommands: [AgentCommand.self, CannedCommand.self])
+        commandName: "cs-admin", abstract: "Operator tool: agents, canned responses, notifications.",
+        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self])
 }
 
 /// Options every admin subcommand takes.

@@ -27,7 +27,11 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("presence-ttl-ms"), help: "How long an agent stays present without a heartbeat; heartbeats every third of it (env CS_PRESENCE_TTL_MS).")
     var presenceTTLMilliseconds: Int = environment("CS_PRESENCE_TTL_MS").flatMap(Int.init) ?? 15_000
 
+    @Option(name: .customLong("admin-key"), help: "Key back-office systems send as X-Admin-Key to the notification API; at least 32 bytes (env CS_ADMIN_KEY; unset: supervisors only).")
+    var adminKey: String? = environment("CS_ADMIN_KEY")
+
     func validate() throws {
+        if let adminKey, adminKey.utf8.count < 32 { throw ValidationError("--admin-key must be at least 32 bytes") }
         guard presenceTTLMilliseconds >= 300 else { throw ValidationError("--presence-ttl-ms must be at least 300") }
         guard jwtSecret.utf8.count >= 32 else {
             throw ValidationError("--jwt-secret (or CS_JWT_SECRET) must be at least 32 bytes (e.g. openssl rand -hex 32)")
@@ -42,6 +46,7 @@ struct GatewayCommand: AsyncParsableCommand {
             redis: try common.redisConfiguration(clientName: gatewayID), host: host, port: port, gatewayID: gatewayID,
             jwtSecret: jwtSecret, partitions: common.partitions)
         configuration.presenceTTLMilliseconds = presenceTTLMilliseconds
+        configuration.adminKey = adminKey
         let app = try await buildGateway(configuration, logger: logger)
         try await app.runService()
     }

@@ -61,7 +61,6 @@ extension ServerFrame {
         return json.text
     }
 
-    public static let resync = #"{"type":"resync"}"#
 
     public static func presence(_ status: String) -> String {
         var json = JSONText(capacity: 48)

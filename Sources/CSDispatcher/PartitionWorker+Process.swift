@@ -45,8 +45,8 @@ extension PartitionWorker {
             try await store.clearOpen(customerID: state.customer.id, ifIs: state.id)
             if wasQueued {
                 try await QueuePositions.publish(skill: state.skill, routing: routing)
-            } else {
-                try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner)
+            } else if try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner) > 0 {
+                try await QueuePositions.publishAll(routing: routing)
             }
         case .announceAssignment(var state, let agentID):
             try await announce(&state, agent: agentID, dedupID: "assign:" + entryID, store: store, now: now)

@@ -28,6 +28,10 @@ extension PartitionWorker {
                 alternative: (copy.suffix, [to.id]))
             state.agent = to
             try await store.save(state)
+            // The previous agent has a free slot now.
+            if try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner) > 0 {
+                try await QueuePositions.publishAll(routing: routing)
+            }
         case .queued(let fromID):
             let from = try await routing.agent(fromID)
             let skill = toSkill ?? state.skill
@@ -42,7 +46,7 @@ extension PartitionWorker {
                 to: state, dedupID: "transfer-queued:" + entryID, recipients: state.recipients)
             try await store.save(state)
             try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner)
-            try await QueuePositions.publish(skill: skill, routing: routing)
+            try await QueuePositions.publishAll(routing: routing)
         }
     }
 

@@ -21,6 +21,7 @@ public final class LocalConnection: Sendable {
         var held: [String: [ByteBuffer]] = [:]
         var lastTyping: [String: ContinuousClock.Instant] = [:]
         var notifications: Set<String> = []
+        var holdingAll = false
     }
 
     public let id: String
@@ -42,20 +43,27 @@ public final class LocalConnection: Sendable {
     /// Queues a frame for writing; a full queue ends the connection as a slow consumer.
     func send(_ frame: ByteBuffer) {
         let header = CommittedFrameHeader.parse(frame.readableBytesView)
-        let dropped = state.withLock { state -> Bool in
-            if let header {
-                if state.held[header.conversationID] != nil {
-                    state.held[header.conversationID]!.append(frame)
-                    return false
-                }
-                guard header.seq > state.delivered[header.conversationID, default: 0] else { return false }
-                state.delivered[header.conversationID] = header.seq
-            }
-            // Yielding under the lock keeps the check and the queue order together.
-            if case .dropped = frames.yield(frame) { return true }
-            return false
-        }
+        let dropped = state.withLock { state in Self.deliver(frame, header, into: &state, frames: frames) }
         if dropped { end(.slowConsumer) }
+    }
+
+    /// Writes a committed frame unless it is held back (replay or recovery under way) or was
+    /// delivered already. Runs under the lock, so the check and the queue order stay together.
+    /// Returns true when the queue was full.
+    private static func deliver(
+        _ frame: ByteBuffer, _ header: CommittedFrameHeader?, into state: inout State,
+        frames: AsyncStream<ByteBuffer>.Continuation
+    ) -> Bool {
+        if let header {
+            if state.holdingAll || state.held[header.conversationID] != nil {
+                state.held[header.conversationID, default: []].append(frame)
+                return false
+            }
+            guard header.seq > state.delivered[header.conversationID, default: 0] else { return false }
+            state.delivered[header.conversationID] = header.seq
+        }
+        if case .dropped = frames.yield(frame) { return true }
+        return false
     }
 
     /// Starts holding live entries of `conversationID` back while it is replayed.
@@ -63,11 +71,14 @@ public final class LocalConnection: Sendable {
         state.withLock { if $0.held[conversationID] == nil { $0.held[conversationID] = [] } }
     }
 
-    /// Writes one replayed entry (live ones of the conversation are held meanwhile).
-    func sendReplayed(_ frame: ByteBuffer, conversationID: String, seq: Int) {
+    /// Writes one replayed entry (live ones of the conversation are held meanwhile). With
+    /// `belowMark`, entries under the highest seq delivered are written too (an explicit `resume`
+    /// may fill a gap under it; clients ignore a seq they already show).
+    func sendReplayed(_ frame: ByteBuffer, conversationID: String, seq: Int, belowMark: Bool = false) {
         let dropped = state.withLock { state -> Bool in
-            guard seq > state.delivered[conversationID, default: 0] else { return false }
-            state.delivered[conversationID] = seq
+            let mark = state.delivered[conversationID, default: 0]
+            guard seq > mark || belowMark else { return false }
+            state.delivered[conversationID] = max(mark, seq)
             if case .dropped = frames.yield(frame) { return true }
             return false
         }
@@ -78,9 +89,39 @@ public final class LocalConnection: Sendable {
     /// Returns the highest seq delivered for the conversation.
     @discardableResult
     func endReplay(_ conversationID: String) -> Int {
-        let held = state.withLock { $0.held.removeValue(forKey: conversationID) ?? [] }
-        for frame in held { send(frame) }
-        return state.withLock { $0.delivered[conversationID, default: 0] }
+        let (dropped, mark) = state.withLock { state -> (Bool, Int) in
+            let held = state.holdingAll ? [] : (state.held.removeValue(forKey: conversationID) ?? [])
+            var dropped = false
+            for frame in held where Self.deliver(frame, CommittedFrameHeader.parse(frame.readableBytesView), into: &state, frames: frames) {
+                dropped = true
+            }
+            return (dropped, state.delivered[conversationID, default: 0])
+        }
+        if dropped { end(.slowConsumer) }
+        return mark
+    }
+
+    /// Holds every live committed entry back (pub/sub is down: some are being lost).
+    func beginRecovery() { state.withLock { $0.holdingAll = true } }
+
+    /// The conversations this connection follows, with the highest seq delivered of each.
+    var deliveredPositions: [String: Int] { state.withLock { $0.delivered } }
+
+    /// Recovery done: everything held follows, without what the replay delivered.
+    func endRecovery() {
+        let dropped = state.withLock { state -> Bool in
+            state.holdingAll = false
+            let held = state.held
+            state.held = [:]
+            var dropped = false
+            for frames in held.values {
+                for frame in frames where Self.deliver(frame, CommittedFrameHeader.parse(frame.readableBytesView), into: &state, frames: self.frames) {
+                    dropped = true
+                }
+            }
+            return dropped
+        }
+        if dropped { end(.slowConsumer) }
     }
 
     /// Writes a notification unless this connection already got it; returns whether it did now.
@@ -184,11 +225,8 @@ public final class ConnectionRegistry: Sendable {
     /// Whether `userID` still has a connection here.
     public func hasConnections(of userID: String) -> Bool { state.withLock { $0.byUser[userID] != nil } }
 
-    /// Writes `frame` to every connection (e.g. `resync`).
-    public func deliverToAll(_ frame: ByteBuffer) {
-        let all = state.withLock { Array($0.connections.values) }
-        for connection in all { connection.send(frame) }
-    }
+    /// Every connection here.
+    public var all: [LocalConnection] { state.withLock { Array($0.connections.values) } }
 
     /// Ends every connection (they close with 1001 so clients reconnect elsewhere).
     public func endAll() {

@@ -9,15 +9,20 @@ import ServiceLifecycle
 ///
 /// `cs:u:<user>` carries frames for every connection of a user; `cs:g:<gateway>` carries
 /// `<connectionId> <frame>` for one connection (errors found by the dispatcher).
-public struct DeliveryService: Service {
+struct DeliveryService: Service {
     let subscriber: RedisSubscriber
     let registry: ConnectionRegistry
     let gatewayID: String
     let notifications: NotificationService
+    let views: ConversationViews
     let logger: Logger
 
-    public init(subscriber: RedisSubscriber, registry: ConnectionRegistry, gatewayID: String, notifications: NotificationService, logger: Logger) {
+    init(
+        subscriber: RedisSubscriber, registry: ConnectionRegistry, gatewayID: String, notifications: NotificationService,
+        views: ConversationViews, logger: Logger
+    ) {
         self.subscriber = subscriber
+        self.views = views
         self.notifications = notifications
         self.registry = registry
         self.gatewayID = gatewayID
@@ -43,19 +48,53 @@ public struct DeliveryService: Service {
                 case .pmessage:
                     break
                 case .connected(let isReconnect):
-                    if isReconnect {
-                        // Deliveries published while we were away are lost to pub/sub: clients resume from history.
-                        logger.warning("pub/sub reconnected; asking clients to resync")
-                        registry.deliverToAll(ByteBuffer(string: ServerFrame.resync))
-                    }
+                    if isReconnect { await recover() }
                 case .disconnected:
+                    // Entries published while we are away are lost to pub/sub: hold live ones back
+                    // until the missed ones are replayed from the logs.
                     logger.warning("pub/sub connection lost; reconnecting")
+                    for connection in registry.all { connection.beginRecovery() }
                 }
             }
             // Shutting down: clients are told to reconnect elsewhere (close 1001).
             registry.endAll()
             group.cancelAll()
         }
+    }
+
+    /// After a pub/sub outage: every connection gets, from the conversation logs, what was
+    /// committed after the last entry it received, then the live entries held meanwhile.
+    private func recover() async {
+        let connections = registry.all
+        var from: [String: Int] = [:]
+        for connection in connections {
+            for (conversation, mark) in connection.deliveredPositions { from[conversation] = min(from[conversation] ?? mark, mark) }
+        }
+        var missed: [String: [(seq: Int, frame: String)]] = [:]
+        do {
+            for (conversation, after) in from {
+                var entries: [(seq: Int, frame: String)] = []
+                var cursor = after
+                while true {
+                    let page = try await views.entries(of: conversation, after: cursor, limit: 500)
+                    entries += page
+                    guard page.count == 500, let last = page.last else { break }
+                    cursor = last.seq
+                }
+                missed[conversation] = entries
+            }
+        } catch {
+            logger.error("recovery after pub/sub outage failed; clients may miss entries until they resume", metadata: ["error": "\(error)"])
+        }
+        for connection in connections {
+            for (conversation, mark) in connection.deliveredPositions {
+                for entry in missed[conversation] ?? [] where entry.seq > mark {
+                    connection.sendReplayed(ByteBuffer(string: entry.frame), conversationID: conversation, seq: entry.seq)
+                }
+            }
+            connection.endRecovery()
+        }
+        logger.notice("pub/sub reconnected; missed entries replayed", metadata: ["conversations": "\(from.count)", "connections": "\(connections.count)"])
     }
 
     /// `<selector> <notificationId> <frame>`: one publish, matched against local connections here.

@@ -28,7 +28,15 @@ extension GatewayContext {
             let connectionID = configuration.gatewayID + "." + Identifier.random(10)
             var logger = context.logger
             logger[metadataKey: "conn"] = "\(connectionID)"
-            let session = WebSocketSession(participant: participant, connectionID: connectionID, gateway: self, logger: logger)
+            // `resume=<conversationId>:<lastSeq>,...` replays before any live entry goes out.
+            var resumePoints: [ClientFrame.ResumePoint] = []
+            for item in (request.uri.queryParameters.get("resume") ?? "").split(separator: ",").prefix(ClientFrame.Limits.maxResumeConversations) {
+                let parts = item.split(separator: ":")
+                guard parts.count == 2, Identifier.isValid(String(parts[0])), let seq = Int(parts[1]), seq >= 0 else { continue }
+                resumePoints.append(.init(conversationId: String(parts[0]), lastSeq: seq))
+            }
+            let session = WebSocketSession(
+                participant: participant, connectionID: connectionID, gateway: self, resumeOnConnect: resumePoints, logger: logger)
             try await session.run(inbound: inbound, outbound: outbound)
         }
     }

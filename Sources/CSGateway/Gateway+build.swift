@@ -45,7 +45,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.gatewayID),
         services: [startup, subscriptions, DeliveryService(
                 subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID,
-                notifications: context.notifications, logger: logger), presence],
+                notifications: context.notifications, views: context.views, logger: logger), presence],
         onServerRunning: { channel in
             logger.notice("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "gateway": "\(configuration.gatewayID)"])
         },

@@ -5,7 +5,10 @@ import NIOCore
 extension WebSocketSession {
     /// Replays what the client missed, conversation by conversation, then lets live entries
     /// (held back meanwhile) through without duplicates.
-    func resume(_ points: [ClientFrame.ResumePoint], _ connection: LocalConnection) async {
+    ///
+    /// - Parameter fillBelowMark: for a `resume` frame sent mid-connection, entries below the
+    ///   highest seq already delivered live are sent too (they may be the gap the client saw).
+    func resume(_ points: [ClientFrame.ResumePoint], _ connection: LocalConnection, fillBelowMark: Bool) async {
         for point in points {
             let id = point.conversationId
             do {
@@ -25,7 +28,9 @@ extension WebSocketSession {
                         connection.send(ByteBuffer(string: ServerFrame.resumeGap(conversationID: id, firstAvailableSeq: earliest)))
                     }
                     first = false
-                    for entry in page { connection.sendReplayed(ByteBuffer(string: entry.frame), conversationID: id, seq: entry.seq) }
+                    for entry in page {
+                        connection.sendReplayed(ByteBuffer(string: entry.frame), conversationID: id, seq: entry.seq, belowMark: fillBelowMark)
+                    }
                     guard let last = page.last, page.count == 500 else { break }
                     after = last.seq
                 }

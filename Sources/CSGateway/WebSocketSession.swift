@@ -14,6 +14,8 @@ struct WebSocketSession {
     let participant: Participant
     let connectionID: String
     let gateway: GatewayContext
+    /// Positions from the connection URL: replayed before any live entry of those conversations.
+    var resumeOnConnect: [ClientFrame.ResumePoint] = []
     let logger: Logger
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
@@ -21,6 +23,7 @@ struct WebSocketSession {
         var skills: [String] = []
         if participant.role.isStaff { skills = (try? await gateway.agents.find(participant.id))?.skills ?? [] }
         let connection = LocalConnection(id: connectionID, participant: participant, skills: skills, frames: sink)
+        for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
         defer { gateway.registry.remove(connection) }
         do {
@@ -37,6 +40,7 @@ struct WebSocketSession {
             await staffConnected(connection)
         }
         await deliverPendingNotifications(connection)
+        if !resumeOnConnect.isEmpty { await resume(resumeOnConnect, connection, fillBelowMark: false) }
 
         logger.info("connected", metadata: ["user": "\(participant.id)", "role": "\(participant.role.rawValue)"])
 
@@ -107,7 +111,7 @@ struct WebSocketSession {
                 gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
             await accept(entry, replyID: id, connection)
         case .resume(let points):
-            await resume(points, connection)
+            await resume(points, connection, fillBelowMark: true)
         case .typing(let conversationID):
             await typing(in: conversationID, connection)
         case .read(let conversationID, let seq):

@@ -85,8 +85,11 @@ public struct AgentDirectory: Sendable {
             ["HSET", .init(RedisKeys.agent(id)), "max", .init(maxConversations)],
             ["HSET", .init(RedisKeys.agentsCapacity), .init(id), .init(maxConversations)],
             ["EXEC"],
+            // More capacity may serve waiting customers now: ring the drainer's doorbell.
+            ["LPUSH", .init(RedisKeys.drainWakeup), "1"],
+            ["LTRIM", .init(RedisKeys.drainWakeup), "0", "9"],
         ])
-        try Self.checkTransaction(replies)
+        try Self.checkTransaction(Array(replies.prefix(4)))
         return true
     }
 

@@ -142,7 +142,8 @@ public enum RoutingScripts {
             if agent and (expected == '' or expected == agent) then
               takeBack(conv, agent)
               local since = redis.call('HGET', KEYS[11], conv)
-              if since and skill then
+              -- A stale drain assignment given back was never handled: no handling time.
+              if since and skill and expected == '' then
                 redis.call('LPUSH', HANDLE .. skill, now - tonumber(since))
                 redis.call('LTRIM', HANDLE .. skill, 0, 19)
               end
@@ -151,7 +152,7 @@ public enum RoutingScripts {
               return agent
             end
             if expected == '' and redis.call('HDEL', KEYS[7], conv) == 1 then
-              redis.call('LREM', QUEUE .. skill, 1, conv)
+              if skill then redis.call('LREM', QUEUE .. skill, 1, conv) end
               redis.call('HDEL', KEYS[10], conv)
             end
             return false
@@ -160,7 +161,8 @@ public enum RoutingScripts {
 
     /// `transfer`: ARGV = prefixes..., conversationId, expectedAgent ('' = any), toAgent ('' = to a skill), toSkill, nowMs.
     /// Returns `{'moved', fromAgent}`, `{'queued', fromAgent}`, `{'unavailable', ''}` (target
-    /// offline, away, at capacity, or without the skill) or `{'not_assigned', ''}`.
+    /// offline, away, at capacity, or the current agent) or `{'not_assigned', ''}`. A transfer to
+    /// a named agent does not check skills: the sender chose the person.
     public static let transfer = RedisScript(
         library + """
             local conv, expected, target, skill, now = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])

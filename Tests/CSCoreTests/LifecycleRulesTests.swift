@@ -72,7 +72,7 @@ struct LifecycleRulesTests {
             ServerFrame.ack(id: "c-1", acceptedID: "1-0"), ServerFrame.resumed(conversationID: "v_ann.c1", lastSeq: 3),
             ServerFrame.queuePosition(conversationID: "v_ann.c1", skill: "s", position: 1, estimatedWaitSeconds: nil, agentsOnline: true),
             ServerFrame.read(conversationID: "v_ann.c1", userID: "v_ann", role: .customer, seq: 3),
-            ServerFrame.typing(conversationID: "v_ann.c1", from: Self.ann), ServerFrame.resync, "", "{", #"{"type":"message","conversationId":"a\"b","seq":1}"#,
+            ServerFrame.typing(conversationID: "v_ann.c1", from: Self.ann), #"{"type":"resync"}"#, "", "{", #"{"type":"message","conversationId":"a\"b","seq":1}"#,
         ] {
             #expect(CommittedFrameHeader.parse(Array(frame.utf8)) == nil, "\(frame)")
         }

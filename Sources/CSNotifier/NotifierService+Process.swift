@@ -61,6 +61,9 @@ extension NotifierService {
             [
                 ["ZADD", .init(RedisKeys.notificationInbox(inbox)), .init(notification.expiresAt), .init(notification.id)],
                 ["ZREMRANGEBYSCORE", .init(RedisKeys.notificationInbox(inbox)), "-inf", .init(nowMilliseconds())],
+                // The inbox goes away with its last notification (NX sets a first expiry, GT only extends it).
+                ["PEXPIREAT", .init(RedisKeys.notificationInbox(inbox)), .init(notification.expiresAt), "NX"],
+                ["PEXPIREAT", .init(RedisKeys.notificationInbox(inbox)), .init(notification.expiresAt), "GT"],
             ]
         }
         commands.append(["HSET", .init(RedisKeys.notification(notification.id)), "status", "sent"])

@@ -32,7 +32,8 @@ struct NotifierService: Service {
                     groupReady = true
                 }
                 if pendingFirst || ContinuousClock.now - lastClaim > .milliseconds(configuration.claimIdleMilliseconds) {
-                    try await claimAbandoned(reader)
+                    // Claimed entries join our pending list: read it before new ones.
+                    if try await claimAbandoned(reader) > 0 { pendingFirst = true }
                     lastClaim = .now
                 }
                 var command: [RedisArgument] = [
@@ -65,19 +66,21 @@ struct NotifierService: Service {
         await reader.close()
     }
 
-    /// Takes over entries idle longer than the claim time (their notifier died mid-work).
-    private func claimAbandoned(_ reader: RedisClient) async throws {
+    /// Takes over entries idle longer than the claim time (their notifier died mid-work);
+    /// returns how many.
+    private func claimAbandoned(_ reader: RedisClient) async throws -> Int {
         let stream = RedisKeys.notifyStream
         var cursor = "0-0"
+        var claimed = 0
         repeat {
             let reply = try await reader.send(
                 "XAUTOCLAIM", .init(stream), .init(RedisKeys.notifierGroup), .init(configuration.notifierID),
                 .init(configuration.claimIdleMilliseconds), .init(cursor), "COUNT", "1000", "JUSTID")
             cursor = reply.array?.first?.string ?? "0-0"
-            if (reply.array?.count ?? 0) > 1, !(reply.array?[1].array?.isEmpty ?? true) {
-                logger.notice("took over notification work left by another notifier")
-            }
+            claimed += (reply.array?.count ?? 0) > 1 ? reply.array?[1].array?.count ?? 0 : 0
         } while cursor != "0-0"
+        if claimed > 0 { logger.notice("took over notification work left by another notifier", metadata: ["entries": "\(claimed)"]) }
+        return claimed
     }
 
     /// Entries every consumer acknowledged are of no further use.

@@ -14,6 +14,10 @@ extension NotifierService {
                 logger.warning("skipping malformed notification", metadata: ["notification": "\(id)"])
                 return
             }
+            // Processed again after a crash: a cancel that came in between wins.
+            if try await redis.send("HGET", .init(RedisKeys.notification(id)), "status").string == PushNotification.Status.cancelled.rawValue {
+                return
+            }
             try await store(notification)
             if notification.status == .scheduled {
                 _ = try await redis.send("ZADD", .init(RedisKeys.scheduledNotifications), .init(notification.sendAt), .init(id))
@@ -67,9 +71,6 @@ extension NotifierService {
             ]
         }
         commands.append(["HSET", .init(RedisKeys.notification(notification.id)), "status", "sent"])
-        for receipts in ["delivered", "acked", "read"] {
-            commands.append(["PEXPIREAT", .init(RedisKeys.notificationReceipts(notification.id, receipts)), .init(notification.expiresAt)])
-        }
         _ = try await redis.pipeline(commands)
         _ = try await redis.send(
             "PUBLISH", .init(RedisKeys.broadcastChannel), .init(selector + " " + notification.id + " " + notification.frame))

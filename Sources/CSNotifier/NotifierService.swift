@@ -83,13 +83,20 @@ struct NotifierService: Service {
         return claimed
     }
 
-    /// Entries every consumer acknowledged are of no further use.
+    /// Entries every consumer read and acknowledged are of no further use: trim below the
+    /// oldest pending entry, or below the group's last-delivered id when nothing is pending
+    /// (never past it: entries after it have not been read yet).
     private func trim() async throws {
         let summary = try await redis.send("XPENDING", .init(RedisKeys.notifyStream), .init(RedisKeys.notifierGroup)).array ?? []
+        var floor: String?
         if summary.count > 1, let oldest = summary[1].string {
-            _ = try await redis.send("XTRIM", .init(RedisKeys.notifyStream), "MINID", "~", .init(oldest))
-        } else if let last = try await redis.send("XREVRANGE", .init(RedisKeys.notifyStream), "+", "-", "COUNT", "1").array?.first?.array?.first?.string {
-            _ = try await redis.send("XTRIM", .init(RedisKeys.notifyStream), "MINID", "~", .init(last))
+            floor = oldest
+        } else {
+            let groups = try await redis.send("XINFO", "GROUPS", .init(RedisKeys.notifyStream)).array ?? []
+            for group in groups where group.fieldMap["name"] == RedisKeys.notifierGroup {
+                floor = group.fieldMap["last-delivered-id"]
+            }
         }
+        if let floor { _ = try await redis.send("XTRIM", .init(RedisKeys.notifyStream), "MINID", "~", .init(floor)) }
     }
 }

@@ -74,26 +74,44 @@ public struct NotificationService: Sendable {
         }
     }
 
-    /// Records that `userID` received (`acked`) or read (`read`) a notification; false if it does not exist.
+    /// KEYS = notification, receipt set, delivered set; ARGV = mustHaveBeenDelivered ('1'/'0'), user...
+    /// Adds users to a receipt set that expires with the notification. Returns 0 when the
+    /// notification does not exist (or, for acks and reads, was never delivered to the user).
+    static let addReceipt = RedisScript(
+        """
+        local expiry = redis.call('PEXPIRETIME', KEYS[1])
+        if expiry < 0 then return 0 end
+        if ARGV[1] == '1' and redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return 0 end
+        redis.call('SADD', KEYS[2], unpack(ARGV, 2))
+        redis.call('PEXPIREAT', KEYS[2], expiry)
+        return 1
+        """
+    )
+
+    /// Records that `userID` received (`acked`) or read (`read`) a notification delivered to
+    /// them; false if it does not exist or never reached them.
     public func record(_ kind: String, notificationID: String, userID: String) async throws -> Bool {
-        let replies = try await redis.pipeline([
-            ["EXISTS", .init(RedisKeys.notification(notificationID))],
-            ["SADD", .init(RedisKeys.notificationReceipts(notificationID, kind)), .init(userID)],
-        ])
-        guard replies.first?.int == 1 else {
-            _ = try await redis.send("DEL", .init(RedisKeys.notificationReceipts(notificationID, kind)))
-            return false
-        }
+        let keys: [RedisArgument] = [
+            .init(RedisKeys.notification(notificationID)), .init(RedisKeys.notificationReceipts(notificationID, kind)),
+            .init(RedisKeys.notificationReceipts(notificationID, "delivered")),
+        ]
+        guard try await redis.evalScript(Self.addReceipt, keys: keys, arguments: ["1", .init(userID)]).int == 1 else { return false }
         if kind == "read" {
-            _ = try await redis.send("SADD", .init(RedisKeys.notificationReceipts(notificationID, "acked")), .init(userID))
+            // Reading implies receiving.
+            _ = try await redis.evalScript(
+                Self.addReceipt,
+                keys: [keys[0], .init(RedisKeys.notificationReceipts(notificationID, "acked")), keys[2]], arguments: ["1", .init(userID)])
         }
         return true
     }
 
-    /// Records deliveries (one command for any number of users).
+    /// Records deliveries (one script call for any number of users).
     public func recordDelivered(notificationID: String, userIDs: [String]) async throws {
         guard !userIDs.isEmpty else { return }
-        _ = try await redis.send(["SADD", .init(RedisKeys.notificationReceipts(notificationID, "delivered"))] + userIDs.map { RedisArgument($0) })
+        let delivered = RedisArgument(RedisKeys.notificationReceipts(notificationID, "delivered"))
+        _ = try await redis.evalScript(
+            Self.addReceipt, keys: [.init(RedisKeys.notification(notificationID)), delivered, delivered],
+            arguments: ["0"] + userIDs.map { RedisArgument($0) })
     }
 
     /// Unexpired, sent, unacknowledged notifications for a user, oldest first (at most 100).

@@ -13,31 +13,9 @@ extension EndToEnd {
         dispatcherArguments: [String] = [],
         _ body: (Cluster, ChatClientScope) async throws -> R
     ) async throws -> R {
-        let redis = try await RedisServer()
-        var configuration = Cluster.Configuration(gateways: gateways, dispatchers: dispatchers, leaseMilliseconds: 3000)
-        configuration.logLevel = "info"
-        configuration.extraGatewayArguments = gatewayArguments
-        configuration.extraDispatcherArguments = dispatcherArguments
-        let result: R
-        do {
-            result = try await Cluster.run(
-                testName: testName,
-                redisURL: redis.url,
-                configuration: configuration,
-                onShutdownProblems: { problems in
-                    for problem in problems { Issue.record(Comment(rawValue: "shutdown: \(problem)")) }
-                }
-            ) { cluster in
-                try await withChatClients { scope in
-                    try await body(cluster, scope)
-                }
-            }
-        } catch {
-            try? await redis.stop()
-            throw error
-        }
-        try await redis.stop()
-        return result
+        try await withSystem(
+            testName: testName, gateways: gateways, dispatchers: dispatchers, gatewayArguments: gatewayArguments,
+            dispatcherArguments: dispatcherArguments, body)
     }
 
     /// Signs a staff member in and connects; waits for `hello` and checks its role.

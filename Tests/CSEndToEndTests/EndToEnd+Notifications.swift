@@ -20,26 +20,9 @@ extension EndToEnd {
         notifiers: Int = 1,
         _ body: (Cluster, ChatClientScope) async throws -> R
     ) async throws -> R {
-        let redis = try await RedisServer()
-        var configuration = Cluster.Configuration(gateways: gateways, dispatchers: dispatchers, notifiers: notifiers)
-        configuration.logLevel = "info"
-        configuration.extraGatewayArguments = ["--admin-key", notificationAdminKey]
-        let result: R
-        do {
-            result = try await Cluster.run(
-                testName: testName, redisURL: redis.url, configuration: configuration,
-                onShutdownProblems: { problems in
-                    for problem in problems { Issue.record(Comment(rawValue: "shutdown: \(problem)")) }
-                }
-            ) { cluster in
-                try await withChatClients { scope in try await body(cluster, scope) }
-            }
-        } catch {
-            try? await redis.stop()
-            throw error
-        }
-        try await redis.stop()
-        return result
+        try await withSystem(
+            testName: testName, gateways: gateways, dispatchers: dispatchers, notifiers: notifiers,
+            gatewayArguments: ["--admin-key", notificationAdminKey], body)
     }
 
     // MARK: HTTP API

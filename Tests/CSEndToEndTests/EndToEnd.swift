@@ -20,11 +20,17 @@ struct EndToEnd {
         gateways: Int = 1,
         dispatchers: Int = 1,
         leaseMilliseconds: Int = 3000,
+        notifiers: Int = 0,
+        gatewayArguments: [String] = [],
+        dispatcherArguments: [String] = [],
         _ body: (Cluster, ChatClientScope) async throws -> R
     ) async throws -> R {
         let redis = try await RedisServer()
-        var configuration = Cluster.Configuration(gateways: gateways, dispatchers: dispatchers, leaseMilliseconds: leaseMilliseconds)
+        var configuration = Cluster.Configuration(
+            gateways: gateways, dispatchers: dispatchers, notifiers: notifiers, leaseMilliseconds: leaseMilliseconds)
         configuration.logLevel = "info"
+        configuration.extraGatewayArguments = gatewayArguments
+        configuration.extraDispatcherArguments = dispatcherArguments
         let result: R
         do {
             result = try await Cluster.run(

@@ -68,6 +68,9 @@ extension ChatScenario {
             errors: counters.errors.load(ordering: .relaxed), errorCodes: counters.errorCodes.withLock { $0 },
             disconnects: counters.disconnects.load(ordering: .relaxed), skippedSends: counters.skippedSends.load(ordering: .relaxed),
             undelivered: max(drained.sent - drained.delivered, 0), redis: redisReport)
+        if let cpu = result.cpu, delivered > 0 {
+            result.chat!.cpuMicrosPerMessage = cpu.coresByProcess.mapValues { rounded($0 * cpu.seconds * 1e6 / Double(delivered)) }
+        }
         if drained.sent != drained.delivered {
             result.notes.append("\(drained.sent - drained.delivered) messages sent but not delivered to the agent within 15 s after the run")
         }

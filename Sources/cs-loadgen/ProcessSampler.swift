@@ -82,8 +82,10 @@ struct CPUWindow {
         if let startMachine, let end = ProcessSampler.machineTicks(), end.total > startMachine.total {
             busy = ((end.busy - startMachine.busy) / (end.total - startMachine.total) * 1000).rounded() / 1000
         }
+        let machineCores = ProcessInfo.processInfo.activeProcessorCount
+        let unattributed = busy.map { max(0, ($0 * Double(machineCores) - cores.values.reduce(0, +)) * 100).rounded() / 100 }
         return CPUReport(seconds: (seconds * 100).rounded() / 100, coresByProcess: cores, machineBusyFraction: busy,
-                         machineCores: ProcessInfo.processInfo.activeProcessorCount)
+                         unattributedCores: unattributed, machineCores: machineCores)
     }
 }
 
@@ -94,5 +96,8 @@ struct CPUReport: Codable, Sendable {
     var coresByProcess: [String: Double]
     /// Fraction of all the machine's cores that were busy.
     var machineBusyFraction: Double?
+    /// Busy cores not used by the processes above: other work on the machine (and kernel time
+    /// not charged to them). High values mean the numbers were taken on a loaded machine.
+    var unattributedCores: Double?
     var machineCores: Int
 }

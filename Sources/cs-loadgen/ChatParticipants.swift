@@ -35,7 +35,7 @@ final class ChatCustomer: ClientDelegate, @unchecked Sendable {
     private var sequence = 0
     private var inflight = 0
     private var window = 0
-    private var timer: RepeatedTask?
+    private var timer: Scheduled<Void>?
     private var nextIntended: UInt64 = 0
     private var interval: UInt64 = 0
     /// Safety valve for fixed-rate mode: never more than this many messages outstanding.
@@ -91,15 +91,20 @@ final class ChatCustomer: ClientDelegate, @unchecked Sendable {
     }
 
     /// Open loop: one message every `interval` ns, the first after `phase` ns. Latency is taken
-    /// from each message's intended send time, so a stalled sender cannot hide delays.
+    /// from each message's intended send time, so a stalled sender cannot hide delays; each timer
+    /// is set for the next intended time (not a fixed delay after the last tick, which would drift).
     func startRate(interval: UInt64, phase: UInt64) {
         eventLoop.execute {
-            self.interval = interval
+            self.interval = max(interval, 1)
             self.nextIntended = MonotonicClock.now() + phase
-            self.timer = self.eventLoop.scheduleRepeatedTask(
-                initialDelay: .nanoseconds(Int64(phase)), delay: .nanoseconds(Int64(max(interval, 100_000)))
-            ) { _ in self.tick() }
+            self.scheduleTick()
         }
+    }
+
+    private func scheduleTick() {
+        let now = MonotonicClock.now()
+        let delay = nextIntended > now ? nextIntended - now : 0
+        timer = eventLoop.scheduleTask(in: .nanoseconds(Int64(delay))) { self.tick() }
     }
 
     private func tick() {
@@ -113,6 +118,7 @@ final class ChatCustomer: ClientDelegate, @unchecked Sendable {
             }
             nextIntended += interval
         }
+        scheduleTick()
     }
 
     func stop() {

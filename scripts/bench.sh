@@ -15,7 +15,9 @@
 # connections over BENCH_IDLE_GATEWAYS=3 gateways), BENCH_STORM (20000) / BENCH_STORM_BURST (2000)
 # over 2 gateways, BENCH_BROADCAST (10000) over 2 gateways, BENCH_SCENARIOS (which to run).
 # Others: CS_BENCH_SCRATCH (build folder), BENCH_OUT (raw results), BENCH_NO_DOCS=1 (do not
-# rewrite docs/), BENCH_SKIP_BUILD=1.
+# rewrite docs/), BENCH_SKIP_BUILD=1, BENCH_QUIET_WAIT (seconds to wait, before each scenario, for
+# other work on the machine to drop below 30 % CPU; default 30; each result records the CPU that
+# was not ours as cpu.unattributedCores).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,6 +54,23 @@ fi
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
 SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
 export CS_JWT_SECRET="$SECRET"
+
+QUIET_WAIT="${BENCH_QUIET_WAIT:-30}"
+busy_percent() { # machine CPU busy over one second, in percent
+    python3 -c '
+import time
+def t():
+    v = [float(x) for x in open("/proc/stat").readline().split()[1:]]
+    return v[3] + v[4], sum(v)
+i0, t0 = t(); time.sleep(1); i1, t1 = t()
+print(int(100 * (1 - (i1 - i0) / max(t1 - t0, 1))))'
+}
+wait_quiet() {
+    local deadline=$((SECONDS + QUIET_WAIT)) busy
+    while busy="$(busy_percent)"; [ "$busy" -ge 30 ] && ((SECONDS < deadline)); do
+        echo "    machine ${busy}% busy with other work; waiting (up to ${QUIET_WAIT}s)"
+    done
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_for() { # seconds, command...
@@ -122,6 +141,7 @@ start_system() { # name, gateways, dispatchers (0/1), notifier (0/1)
 
 loadgen() { # result name, scenario arguments...
     local out="$BENCH_OUT/$1.json"; shift
+    wait_quiet
     echo "==> cs-loadgen $1 ($(basename "$out"))"
     "$BIN/cs-loadgen" "$@" "${GATEWAY_URLS[@]}" --redis-url "$REDIS_URL" "${WATCH[@]}" --output "$out" --progress-interval 2 || true
     [ -s "$out" ] || echo "{\"scenario\":\"$1\",\"status\":\"failed\",\"notes\":[\"cs-loadgen produced no result\"]}" >"$out"
@@ -148,6 +168,7 @@ echo "==> results in ${BENCH_OUT#"$ROOT"/}"
 # --- 1. ceiling: redis-benchmark XADD ------------------------------------------------------------
 if [[ " $SCENARIOS " == *" ceiling "* ]]; then
     start_system ceiling 0 0 0
+    wait_quiet
     echo "==> redis-benchmark XADD (50 clients; no pipelining, then 16 pipelined)"
     : >"$BENCH_OUT/redis-benchmark.csv"
     for run in 1 2 3; do

@@ -24,17 +24,19 @@ public struct DeliveryService: Service {
     public func run() async throws {
         let userPrefix = RedisKeys.userChannel("")
         let gatewayChannel = RedisKeys.gatewayChannel(gatewayID)
+        // Messages are delivered right on the pub/sub connection's event loop, without a task hop
+        // per message; `events` then carries only connection changes.
+        let registry = self.registry
+        subscriber.onMessage { channel, payload in
+            Self.deliver(channel, payload, userPrefix: userPrefix, gatewayChannel: gatewayChannel, registry: registry)
+        }
         try await subscriber.subscribe([gatewayChannel])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await subscriber.run() }
             for await event in subscriber.events.cancelOnGracefulShutdown() {
                 switch event {
                 case .message(let channel, let payload):
-                    if channel.hasPrefix(userPrefix) {
-                        registry.deliver(toUser: String(channel.dropFirst(userPrefix.count)), payload)
-                    } else if channel == gatewayChannel {
-                        deliverToConnection(payload)
-                    }
+                    Self.deliver(channel, payload, userPrefix: userPrefix, gatewayChannel: gatewayChannel, registry: registry)
                 case .pmessage:
                     break
                 case .connected(let isReconnect):
@@ -49,7 +51,17 @@ public struct DeliveryService: Service {
         }
     }
 
-    private func deliverToConnection(_ payload: ByteBuffer) {
+    private static func deliver(
+        _ channel: String, _ payload: ByteBuffer, userPrefix: String, gatewayChannel: String, registry: ConnectionRegistry
+    ) {
+        if channel.hasPrefix(userPrefix) {
+            registry.deliver(toUser: String(channel.dropFirst(userPrefix.count)), payload)
+        } else if channel == gatewayChannel {
+            deliverToConnection(payload, registry: registry)
+        }
+    }
+
+    private static func deliverToConnection(_ payload: ByteBuffer, registry: ConnectionRegistry) {
         var payload = payload
         guard let space = payload.readableBytesView.firstIndex(of: UInt8(ascii: " ")),
             let connectionID = payload.readString(length: space - payload.readerIndex)

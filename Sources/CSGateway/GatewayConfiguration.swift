@@ -14,6 +14,10 @@ public struct GatewayConfiguration: Sendable {
     /// How long presence entries live without a heartbeat; heartbeats come every third of it.
     public var presenceTTLMilliseconds: Int = 15_000
     public var pingIntervalSeconds: Int = 30
+    /// Pending TCP connections the listening socket queues (the kernel caps it at
+    /// `net.core.somaxconn`). Too small a queue drops connection attempts during a reconnect
+    /// storm, and each dropped one waits a second for its SYN to be retransmitted.
+    public var listenBacklog: Int = 4_096
 
     public init(redis: RedisConfiguration, host: String, port: Int, gatewayID: String, jwtSecret: String, partitions: Int) {
         self.redis = redis

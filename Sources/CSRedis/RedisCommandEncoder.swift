@@ -13,9 +13,7 @@ enum RedisCommandEncoder {
         guard !arguments.isEmpty else {
             throw RedisError(code: .invalidCommand, message: "a command needs at least one argument")
         }
-        var size = 16
-        for argument in arguments { size &+= argument.bytes.readableBytes &+ 16 }
-        buffer.reserveCapacity(minimumWritableBytes: size)
+        buffer.reserveCapacity(minimumWritableBytes: maximumSize(of: arguments))
         buffer.writeInteger(UInt8(ascii: "*"))
         writeDecimal(arguments.count, into: &buffer)
         for argument in arguments {
@@ -24,6 +22,14 @@ enum RedisCommandEncoder {
             buffer.writeImmutableBuffer(argument.bytes)
             buffer.writeInteger(crlf)
         }
+    }
+
+    /// An upper bound of the encoded size of `arguments` (16 bytes of framing per argument is
+    /// more than `$<len>\r\n...\r\n` needs for any length), so a buffer is allocated once.
+    static func maximumSize(of arguments: [RedisArgument]) -> Int {
+        var size = 16
+        for argument in arguments { size &+= argument.bytes.readableBytes &+ 16 }
+        return size
     }
 
     /// `\r\n` as one big-endian 16-bit write.

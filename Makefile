@@ -3,7 +3,9 @@
 #   make build   swift build
 #   make test    install missing system packages, build (with tests), run every test
 #   make run     install missing system packages, build, run a local system (scripts/run-local.sh)
-#   make clean   remove build products, test logs and the local run folder
+#   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~10 min);
+#                writes docs/benchmarks.md (scripts/bench.sh; sizes via BENCH_* variables)
+#   make clean   remove build products, test logs, benchmark output and the local run folder
 #
 # Variables: SWIFT (swift executable), SWIFT_BUILD_FLAGS, SWIFT_TEST_FLAGS (e.g. --filter EndToEnd).
 
@@ -16,7 +18,7 @@ SWIFT_TEST_FLAGS ?=
 # sudo only when not root (CI containers run as root and often have no sudo).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all build test run clean deps
+.PHONY: all build test run bench clean deps
 
 all: build
 
@@ -43,6 +45,11 @@ test: deps
 run: deps build
 	CS_BIN_DIR="$$($(SWIFT) build --show-bin-path $(SWIFT_BUILD_FLAGS))" scripts/run-local.sh
 
+## bench: benchmarks against the goals of docs/benchmarks.md; each process may hold as many sockets
+## as the hard open-file limit allows.
+bench: deps
+	ulimit -n "$$(ulimit -Hn)"; scripts/bench.sh
+
 clean:
 	$(SWIFT) package clean
-	rm -rf test-output run
+	rm -rf test-output run bench-output .build-release

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "cs-dispatcher", targets: ["cs-dispatcher"]),
         .executable(name: "cs-notifier", targets: ["cs-notifier"]),
         .executable(name: "cs-admin", targets: ["cs-admin"]),
+        .executable(name: "cs-loadgen", targets: ["cs-loadgen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // libhiredis from Debian's libhiredis-dev; no pkgConfig (Debian's .pc adds a flag SwiftPM refuses).
@@ -106,6 +108,21 @@ let package = Package(
         .executableTarget(
             name: "cs-admin",
             dependencies: ["CSServer", "CSCore", "CSRedis", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        // Load generator for the benchmarks (docs/benchmarks.md): a SwiftNIO WebSocket client.
+        .executableTarget(
+            name: "cs-loadgen",
+            dependencies: [
+                "CSCore", "CSRedis", "CSServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

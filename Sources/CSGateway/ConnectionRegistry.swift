@@ -183,8 +183,9 @@ public final class ConnectionRegistry: Sendable {
     /// Writes `frame` to every local connection of `userID`; returns how many got it.
     @discardableResult
     public func deliver(toUser userID: String, _ frame: ByteBuffer) -> Int {
-        let targets = state.withLock { $0.byUser[userID].map { Array($0.values) } ?? [] }
-        for connection in targets { connection.send(frame) }
+        // The user's dictionary is copied out by reference (no allocation) and written to outside the lock.
+        guard let targets = state.withLock({ $0.byUser[userID] }) else { return 0 }
+        for connection in targets.values { connection.send(frame) }
         return targets.count
     }
 

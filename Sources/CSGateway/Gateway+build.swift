@@ -42,7 +42,9 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
                 autoPing: .enabled(timePeriod: .seconds(configuration.pingIntervalSeconds)),
                 validateUTF8: true))
         ),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.gatewayID),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: configuration.gatewayID,
+            backlog: configuration.listenBacklog),
         services: [startup, subscriptions, DeliveryService(
                 subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID,
                 notifications: context.notifications, views: context.views, logger: logger), presence],

@@ -16,6 +16,10 @@ public struct GatewayConfiguration: Sendable {
     public var pingIntervalSeconds: Int = 30
     /// Key for back-office systems calling the notification API (`X-Admin-Key`); nil disables it.
     public var adminKey: String?
+    /// Pending TCP connections the listening socket queues (the kernel caps it at
+    /// `net.core.somaxconn`). Too small a queue drops connection attempts during a reconnect
+    /// storm, and each dropped one waits a second for its SYN to be retransmitted.
+    public var listenBacklog: Int = 4_096
 
     public init(redis: RedisConfiguration, host: String, port: Int, gatewayID: String, jwtSecret: String, partitions: Int) {
         self.redis = redis

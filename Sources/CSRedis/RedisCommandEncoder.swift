@@ -1,8 +1,11 @@
-import CHiredis
 import NIOCore
 
-/// Encodes commands as RESP multi-bulk requests with hiredis' `redisFormatCommandArgv`
-/// (explicit lengths, so arguments may contain any bytes including `\r\n` and NUL).
+/// Encodes commands as RESP multi-bulk requests (`*<n>\r\n` then `$<len>\r\n<bytes>\r\n` per
+/// argument), written straight into the outbound buffer.
+///
+/// Explicit lengths make every argument binary safe (`\r\n` and NUL included). This used to go
+/// through hiredis' `redisFormatCommandArgv`, which cost a joined copy of the arguments, two
+/// arrays and a malloc'ed command per request; the output is byte for byte the same.
 enum RedisCommandEncoder {
     /// Appends the RESP encoding of one command to `buffer`.
     /// - Throws: ``RedisError/Code/invalidCommand`` for an empty command.
@@ -10,46 +13,45 @@ enum RedisCommandEncoder {
         guard !arguments.isEmpty else {
             throw RedisError(code: .invalidCommand, message: "a command needs at least one argument")
         }
-        guard arguments.count <= Int(Int32.max) else {
-            throw RedisError(code: .invalidCommand, message: "too many arguments")
-        }
-        // hiredis needs all argument pointers at once: lay the arguments out in one contiguous block.
-        var totalLength = 0
-        var lengths: [Int] = []
-        lengths.reserveCapacity(arguments.count)
+        buffer.reserveCapacity(minimumWritableBytes: maximumSize(of: arguments))
+        buffer.writeInteger(UInt8(ascii: "*"))
+        writeDecimal(arguments.count, into: &buffer)
         for argument in arguments {
-            lengths.append(argument.bytes.readableBytes)
-            totalLength += argument.bytes.readableBytes
+            buffer.writeInteger(UInt8(ascii: "$"))
+            writeDecimal(argument.bytes.readableBytes, into: &buffer)
+            buffer.writeImmutableBuffer(argument.bytes)
+            buffer.writeInteger(crlf)
         }
-        var joined = ByteBufferAllocator().buffer(capacity: totalLength + 1)
-        for argument in arguments {
-            var bytes = argument.bytes
-            joined.writeBuffer(&bytes)
-        }
-        joined.writeInteger(UInt8(0))  // guarantees a non-nil base address even if every argument is empty
+    }
 
-        let written: Int32 = joined.withUnsafeReadableBytes { block in
-            let base = block.baseAddress!.assumingMemoryBound(to: CChar.self)
-            var argv: [UnsafePointer<CChar>?] = []
-            argv.reserveCapacity(arguments.count)
-            var offset = 0
-            for length in lengths {
-                argv.append(UnsafePointer(base + offset))
-                offset += length
-            }
-            var target: UnsafeMutablePointer<CChar>?
-            let count = argv.withUnsafeMutableBufferPointer { argvPointer in
-                lengths.withUnsafeBufferPointer { lengthPointer in
-                    redisFormatCommandArgv(&target, Int32(arguments.count), argvPointer.baseAddress, lengthPointer.baseAddress)
+    /// An upper bound of the encoded size of `arguments` (16 bytes of framing per argument is
+    /// more than `$<len>\r\n...\r\n` needs for any length), so a buffer is allocated once.
+    static func maximumSize(of arguments: [RedisArgument]) -> Int {
+        var size = 16
+        for argument in arguments { size &+= argument.bytes.readableBytes &+ 16 }
+        return size
+    }
+
+    /// `\r\n` as one big-endian 16-bit write.
+    private static let crlf: UInt16 = 0x0D0A
+
+    /// Writes `value` (≥ 0) in decimal followed by `\r\n`, without creating a String.
+    private static func writeDecimal(_ value: Int, into buffer: inout ByteBuffer) {
+        if value < 10 {
+            buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 &+ value))
+        } else {
+            var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+            withUnsafeMutableBytes(of: &digits) { raw in
+                var remaining = value
+                var index = raw.count
+                while remaining > 0 {
+                    index -= 1
+                    raw[index] = UInt8(truncatingIfNeeded: 0x30 &+ remaining % 10)
+                    remaining /= 10
                 }
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[index...]))
             }
-            guard count >= 0, let target else { return -1 }
-            defer { redisFreeCommand(target) }
-            buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(count)))
-            return count
         }
-        if written < 0 {
-            throw RedisError(code: .invalidCommand, message: "redisFormatCommandArgv failed (out of memory or command too large)")
-        }
+        buffer.writeInteger(crlf)
     }
 }

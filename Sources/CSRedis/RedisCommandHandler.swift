@@ -38,7 +38,7 @@ final class RedisCommandHandler: ChannelDuplexHandler {
             promise?.succeed(())
             return
         }
-        var buffer = context.channel.allocator.buffer(capacity: 64 * request.commandCount)
+        var buffer = context.channel.allocator.buffer(capacity: request.maximumEncodedSize)
         do {
             try request.encode(into: &buffer)
         } catch {

@@ -1,11 +1,22 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// One established TCP connection of a ``RedisClient``: `RedisReplyDecoder` + `RedisCommandHandler`,
 /// already authenticated and with the configured database selected.
+///
+/// Requests from any thread are queued and written by one event-loop task with a single flush,
+/// so concurrent callers share one hop to the event loop and one `writev` instead of paying
+/// one each (the queue keeps submission order, which is the reply order).
 final class RedisConnection: Sendable {
     let channel: any Channel
+    private let outbox = NIOLockedValueBox(Outbox())
+
+    private struct Outbox {
+        var requests: [RedisRequest] = []
+        var drainScheduled = false
+    }
 
     private init(channel: any Channel) {
         self.channel = channel
@@ -41,7 +52,7 @@ final class RedisConnection: Sendable {
     /// Sends one command; an error reply is returned as `.error`.
     func send(_ arguments: [RedisArgument]) async throws -> RESPValue {
         let promise = self.channel.eventLoop.makePromise(of: RESPValue.self)
-        self.channel.writeAndFlush(RedisRequest.command(arguments, promise)).cascadeFailure(to: promise)
+        self.enqueue(.command(arguments, promise))
         do {
             return try await promise.futureResult.get()
         } catch {
@@ -52,12 +63,45 @@ final class RedisConnection: Sendable {
     /// Sends all commands with a single flush; error replies are returned as `.error` in their slots.
     func send(pipeline commands: [[RedisArgument]]) async throws -> [RESPValue] {
         let promise = self.channel.eventLoop.makePromise(of: [RESPValue].self)
-        self.channel.writeAndFlush(RedisRequest.pipeline(commands, promise)).cascadeFailure(to: promise)
+        self.enqueue(.pipeline(commands, promise))
         do {
             return try await promise.futureResult.get()
         } catch {
             throw RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
         }
+    }
+
+    /// Queues `request`; the first request of a batch schedules the event-loop task that writes them all.
+    private func enqueue(_ request: RedisRequest) {
+        let schedule = self.outbox.withLockedValue { outbox -> Bool in
+            outbox.requests.append(request)
+            defer { outbox.drainScheduled = true }
+            return !outbox.drainScheduled
+        }
+        if schedule {
+            self.channel.eventLoop.execute { self.drain() }
+        }
+    }
+
+    /// On the event loop: writes every queued request, then flushes once. While the channel is
+    /// active every write reaches `RedisCommandHandler`, which answers or fails each request; once
+    /// it is closed the requests fail here.
+    private func drain() {
+        let requests = self.outbox.withLockedValue { outbox -> [RedisRequest] in
+            outbox.drainScheduled = false
+            let taken = outbox.requests
+            outbox.requests = []
+            return taken
+        }
+        guard self.channel.isActive else {
+            let error = RedisError(code: .connectionClosed, message: "connection to Redis closed")
+            for request in requests { request.fail(error) }
+            return
+        }
+        for request in requests {
+            self.channel.write(request, promise: nil)
+        }
+        self.channel.flush()
     }
 
     /// Fails every in-flight command with `error` and closes the channel.

@@ -8,17 +8,20 @@ enum RedisRequest: Sendable {
     /// Several commands written together; the promise receives one reply per command, in order.
     case pipeline([[RedisArgument]], EventLoopPromise<[RESPValue]>)
 
-    var commandCount: Int {
-        switch self {
-        case .command: return 1
-        case .pipeline(let commands, _): return commands.count
-        }
-    }
-
     func fail(_ error: any Error) {
         switch self {
         case .command(_, let promise): promise.fail(error)
         case .pipeline(_, let promise): promise.fail(error)
+        }
+    }
+
+    /// An upper bound of the encoded size of the request.
+    var maximumEncodedSize: Int {
+        switch self {
+        case .command(let arguments, _):
+            return RedisCommandEncoder.maximumSize(of: arguments)
+        case .pipeline(let commands, _):
+            return commands.reduce(0) { $0 + RedisCommandEncoder.maximumSize(of: $1) }
         }
     }
 

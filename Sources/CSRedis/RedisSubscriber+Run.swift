@@ -32,9 +32,16 @@ extension RedisSubscriber {
         while !self.state.withLockedValue({ $0.closed }) {
             var connection: RedisSubscriberConnection?
             do {
+                let handler = self.state.withLockedValue { $0.messageHandler }
                 let established = try await RedisSubscriberConnection.connect(
                     configuration: self.configuration, eventLoop: self.eventLoopGroup.next()
-                ) { event in continuation.yield(event) }
+                ) { event in
+                    if let handler, case .message(let channel, let payload) = event {
+                        handler(channel, payload)
+                    } else {
+                        continuation.yield(event)
+                    }
+                }
                 connection = established
                 try await self.resubscribe(established)
                 if everConnected || failures > 0 {

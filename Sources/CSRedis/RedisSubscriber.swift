@@ -24,6 +24,8 @@ public final class RedisSubscriber: Sendable {
         var connection: RedisSubscriberConnection?
         var running = false
         var closed = false
+        /// Receives `message` pushes on the event loop instead of ``events`` (see ``onMessage(_:)``).
+        var messageHandler: (@Sendable (String, ByteBuffer) -> Void)?
     }
 
     /// The configuration this subscriber was created with (`database` is ignored).
@@ -52,6 +54,13 @@ public final class RedisSubscriber: Sendable {
 
     deinit {
         self.shutdown()
+    }
+
+    /// Hands every `message` push (channel, payload) to `handler`, called on the connection's event
+    /// loop, instead of yielding it to ``events``: no task hop per message. Keep `handler` short and
+    /// non-blocking. Set it before ``run()`` starts; `pmessage` and connection events still go to ``events``.
+    public func onMessage(_ handler: @escaping @Sendable (_ channel: String, _ payload: ByteBuffer) -> Void) {
+        self.state.withLockedValue { $0.messageHandler = handler }
     }
 
     /// Stops ``run()``, closes the connection and finishes ``events``. Later calls to the

@@ -18,11 +18,12 @@ def points(results):
     return sorted(out, key=lambda p: p[0])
 
 
-def latency_chart(results, xadd_per_second):
+def latency_chart(results, xadd_per_second, baseline=None):
     width, height = 780, 440
     left, right, top, bottom = 70, 150, 40, 55
     pw, ph = width - left - right, height - top - bottom
     pts = points(results)
+    before = [p for p in points(baseline) if not p[1]["closedLoop"]] if baseline else []
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            'font-family="Helvetica, Arial, sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
@@ -32,8 +33,8 @@ def latency_chart(results, xadd_per_second):
         svg.append(f'<text x="{left}" y="{top + 40}">no chat results</text></svg>')
         return "\n".join(svg)
     goal_x = 0.30 * xadd_per_second if xadd_per_second else None
-    x_max = max([p[0] for p in pts] + ([goal_x] if goal_x else [])) * 1.08
-    y_values = [lat[k] for _, lat in pts for k, _ in SERIES if lat[k] > 0] + [0.5, 5.0]
+    x_max = max([p[0] for p in pts + before] + ([goal_x] if goal_x else [])) * 1.08
+    y_values = [lat[k] for _, lat in pts + before for k, _ in SERIES if lat[k] > 0] + [0.5, 5.0]
     y_lo = 10 ** math.floor(math.log10(min(y_values)))
     y_hi = 10 ** math.ceil(math.log10(max(y_values)))
 
@@ -77,6 +78,11 @@ def latency_chart(results, xadd_per_second):
         svg.append(f'<text x="{sx(goal_x) - 4:.1f}" y="{top + 14}" text-anchor="end" fill="#2ca02c">throughput goal '
                    f'{goal_x:,.0f}/s (0.30 × XADD)</text>')
     for key, color in SERIES:
+        if before and key in ("p50", "p99"):
+            coords = " ".join(f"{sx(x):.1f},{sy(lat[key]):.1f}" for x, lat in before)
+            svg.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="1.5" '
+                       'stroke-dasharray="5 4" opacity="0.6"/>')
+    for key, color in SERIES:
         coords = " ".join(f"{sx(x):.1f},{sy(lat[key]):.1f}" for x, lat in pts if not lat["closedLoop"])
         svg.append(f'<polyline points="{coords}" fill="none" stroke="{color}" stroke-width="2"/>')
         for x, lat in pts:
@@ -94,6 +100,11 @@ def latency_chart(results, xadd_per_second):
     svg.append(f'<rect x="{left + pw + 24}" y="{top + 112}" width="8" height="8" fill="white" stroke="#555" stroke-width="2"/>')
     svg.append(f'<text x="{left + pw + 46}" y="{top + 120}" font-size="11">maximum</text>')
     svg.append(f'<text x="{left + pw + 46}" y="{top + 134}" font-size="11">(closed loop)</text>')
+    if before:
+        svg.append(f'<line x1="{left + pw + 16}" x2="{left + pw + 40}" y1="{top + 152}" y2="{top + 152}" stroke="#555" '
+                   'stroke-dasharray="5 4" opacity="0.6"/>')
+        svg.append(f'<text x="{left + pw + 46}" y="{top + 156}" font-size="11">before fixes</text>')
+        svg.append(f'<text x="{left + pw + 46}" y="{top + 170}" font-size="11">(p50, p99)</text>')
     svg.append("</svg>")
     return "\n".join(svg) + "\n"
 

@@ -152,6 +152,72 @@ def chat_rows(r):
     return rows
 
 
+def cpu_text(result):
+    cpu = (result or {}).get("cpu") or {}
+    parts = [f"{k} {v}" for k, v in sorted((cpu.get("coresByProcess") or {}).items())]
+    if cpu.get("unattributedCores") is not None:
+        parts.append(f"other {cpu['unattributedCores']}")
+    return ", ".join(parts) or "n/a"
+
+
+def mib(value):
+    return f"{value / 2**20:,.0f} MiB" if value is not None else "n/a"
+
+
+def status_text(result):
+    notes = result.get("notes") or []
+    return result.get("status", "?") + ("; " + "; ".join(notes) if notes else "")
+
+
+def scenario_sections(r):
+    """Tables for the idle, storm and broadcast results."""
+    out = []
+    idle = r.get("idle") or {}
+    i = idle.get("idle")
+    if i:
+        lat = i["connectLatency"]
+        out += ["## Idle connections: gateway memory", "", table(["", ""], [
+            ("Status", status_text(idle)),
+            ("Connections alive / opened / failed", f"{i['alive']:,} / {i['opened']:,} / {i['failed']:,}"),
+            ("Gateways, load generator processes", f"{i['gateways']}, {i['workers']}"),
+            ("Time to open all (1,000 at a time)",
+             f"{i['connectSeconds']} s; connect → hello p50 {ms(lat['p50']):.0f} ms, p99 {ms(lat['p99']):.0f} ms"),
+            ("Gateways' RSS before / connected / 2 s after closing",
+             f"{mib(i['gatewayRSSBefore'])} / {mib(i['gatewayRSSAfter'])} / {mib(i['gatewayRSSAfterClose'])}"),
+            ("**Gateway bytes per idle connection**",
+             f"**{i['gatewayBytesPerConnection']:,}** ({i['gatewayBytesPerConnection'] / 1024:.1f} KiB)"),
+            ("Load generator bytes per connection (client side, all workers)", f"{i['loadgenBytesPerConnection']:,}"),
+            ("CPU while connecting (cores)", cpu_text(idle)),
+        ]), ""]
+    storm = r.get("storm") or {}
+    st = storm.get("storm")
+    if st:
+        lat = st["connectLatency"]
+        out += ["## Connect storm", "", table(["", ""], [
+            ("Status", status_text(storm)),
+            ("Connections, at a time",
+             f"{st['connections']:,}, {st['burst']:,} (over {st['gateways']} gateways, {st['workers']} load generator processes)"),
+            ("Opened / failed / alive after the hold", f"{st['opened']:,} / {st['failed']:,} / {st['aliveAfterHold']:,}"),
+            ("Time, rate", f"{st['seconds']} s, {st['connectionsPerSecond']:,.0f} connections/s"),
+            ("TCP connect → hello", f"p50 {ms(lat['p50']):.0f} ms, p90 {ms(lat['p90']):.0f} ms, "
+                                    f"p99 {ms(lat['p99']):.0f} ms, max {ms(lat['max']):.0f} ms"),
+            ("CPU (cores)", cpu_text(storm)),
+        ]), ""]
+    b = r.get("broadcast") or {}
+    bm = b.get("broadcast")
+    if bm:
+        lat = bm.get("latencyToLast") or {}
+        out += ["## Broadcast", "", table(["", ""], [
+            ("Status", status_text(b)),
+            ("Connections opened, gateways", f"{bm['opened']:,}, {bm['gateways']}"),
+            ("Broadcasts sent / reaching every connection", f"{bm['sent']} / {bm['complete']}"),
+            ("Request → last connection", f"p50 {fmt(ms(lat.get('p50')), 1)} ms, p95 {fmt(ms(lat.get('p95')), 1)} ms, "
+                                          f"max {fmt(ms(lat.get('max')), 1)} ms" if lat else "n/a"),
+            ("PUBLISH per broadcast", fmt(bm.get("publishPerBroadcast"), 2)),
+        ]), ""]
+    return out
+
+
 def comparison(before, after):
     """Before/after rows of the headline numbers."""
     def get(r, *path):
@@ -184,6 +250,9 @@ def comparison(before, after):
                 return "n/a"
             return f"{v:,.3f}" if kind == "ms" else (f"{v:,.0f}" if kind == 0 else f"{v:,.2f}")
         change = f"{a / b:.2f}×" if (a is not None and b) else "n/a"
+        if path[0] == "chatRates":
+            rates = [get(x, "chatRates", path[1], "chat", "throughput") for x in (before, after)]
+            label += " (at " + " → ".join(f"{v:,.0f}" if v else "n/a" for v in rates) + " msg/s: not the same load)"
         rows.append((label, show(b), show(a), change))
     return rows
 
@@ -199,9 +268,9 @@ def main():
     with open(os.path.join(bench_dir, "results.json"), "w") as f:
         json.dump(r, f, indent=1, sort_keys=True)
     xadd = r["ceiling"].get("xaddPerSecond")
-    with open(os.path.join(bench_dir, "chart.svg"), "w") as f:
-        f.write(latency_chart(r, xadd))
     baseline = load(os.path.join(bench_dir, "baseline.json"))
+    with open(os.path.join(bench_dir, "chart.svg"), "w") as f:
+        f.write(latency_chart(r, xadd, baseline))
     steps = [load(p) for p in sorted(glob.glob(os.path.join(bench_dir, "steps", "*.json")))]
     notes_path = os.path.join(bench_dir, "notes.md")
     notes = open(notes_path).read() if os.path.exists(notes_path) else ""
@@ -229,7 +298,7 @@ def render(r, baseline, steps, notes):
             ("Swift", m.get("swift")),
             ("Redis", m.get("redis")),
             ("Commit", m.get("commit")),
-            ("Open-file limit", f"{m.get('openFileLimit')} per process (hard limit; no CAP_SYS_RESOURCE to raise it)"),
+            ("Open-file limit", f"{m.get('openFileLimit')} per process (the soft limit raised to the hard limit)"),
             ("Date", m.get("date")),
             ("CPU busy before the run", f"{(m.get('busyBeforeStart') or 0):.0%} (other work on the machine)"),
         ]),
@@ -245,7 +314,8 @@ def render(r, baseline, steps, notes):
         "",
         "## Chat: throughput and latency",
         "",
-        "![Latency percentiles against throughput](benchmarks/chart.svg)",
+        "![Latency percentiles against throughput](benchmarks/chart.svg)", "",
+        "Dashed: the same percentiles before the profiling fixes (baseline.json), for comparing latency at equal load.",
         "",
         "Latency is customer send → agent receives the committed message (through gateway, inbound stream,",
         "dispatcher, Lua append + PUBLISH, pub/sub, gateway). At a fixed rate it is taken from each message's",
@@ -261,21 +331,21 @@ def render(r, baseline, steps, notes):
         per = chat["redis"]["perMessageByCommand"]
         lines += ["Redis commands per delivered message at maximum throughput (INFO commandstats delta):", "",
                   table(["Command", "Per message"], sorted(per.items(), key=lambda kv: -kv[1])), ""]
-    for name in ("idle", "storm", "broadcast"):
-        result = r.get(name) or {}
-        if result:
-            lines += [f"## {name.capitalize()}", "", "```json", json.dumps({k: v for k, v in result.items() if k not in ("parameters",)},
-                                                                          indent=1, sort_keys=True), "```", ""]
+    lines += scenario_sections(r)
     if baseline:
         lines += ["## Before and after the profiling fixes", "",
                   f"Before: commit {baseline.get('meta', {}).get('commit')} ({baseline.get('meta', {}).get('date')}), "
                   f"after: this run. Same scenarios and sizes.", "",
                   table(["Metric", "Before", "After", "After ÷ before"], comparison(baseline, r)), ""]
-    if steps:
-        lines += ["### Fix by fix", "", "`cs-loadgen chat` at maximum throughput after each change (one run each; "
-                  "same machine, sizes as above unless noted):", "",
-                  table(["Step", "Commit", "msg/s", "p50 ms", "p99 ms", "Redis cmds/msg (clients)", "gateway", "dispatcher", "redis", "loadgen"],
-                        [step_row(s) for s in steps]), ""]
+    if steps or baseline:
+        rows = ([step_row(as_step(baseline, "0. before (baseline)"))] if baseline else []) + [step_row(x) for x in steps]
+        rows.append(step_row(as_step(r, "this run")))
+        lines += ["### Fix by fix", "",
+                  "`cs-loadgen chat` at maximum throughput and at half of it after each change (one run each, same "
+                  "machine and sizes; CPU is µs of CPU time per delivered message, which varies less with other load "
+                  "on the machine than throughput does; *other* is CPU used meanwhile by processes not ours, in cores):", "",
+                  table(["Step", "Commit", "max msg/s", "gateway µs", "dispatcher µs", "redis µs", "loadgen µs",
+                         "p50 / p99 ms at ½ max", "other"], rows), ""]
     lines += ["## How to reproduce", "",
               "```sh",
               "make bench      # release build in .build-release, then ~10 minutes; rewrites this page",
@@ -289,13 +359,22 @@ def render(r, baseline, steps, notes):
 
 
 def step_row(step):
-    chat = (step.get("result") or {}).get("chat") or {}
-    cpu = ((step.get("result") or {}).get("cpu") or {}).get("coresByProcess", {})
-    lat = chat.get("latency") or {}
-    redis = chat.get("redis") or {}
-    return (step.get("step", "?"), step.get("commit", "?"), fmt(chat.get("throughput"), 0), fmt(ms(lat.get("p50")), 3),
-            fmt(ms(lat.get("p99")), 3), fmt(redis.get("clientCommandsPerMessage"), 2),
-            cpu.get("gateway-1", "n/a"), cpu.get("dispatcher", "n/a"), cpu.get("redis", "n/a"), cpu.get("cs-loadgen", "n/a"))
+    """One row of the fix-by-fix table: a step file, or the baseline / this run (results.json shape)."""
+    chat = ((step.get("result") or {}).get("chat")) or {}
+    half = ((step.get("half") or {}).get("chat")) or {}
+    per = chat.get("cpuMicrosPerMessage") or {}
+    hl = half.get("latency") or {}
+    unattributed = ((step.get("result") or {}).get("cpu") or {}).get("unattributedCores")
+    return (step.get("step", "?"), step.get("commit", "?"), fmt(chat.get("throughput"), 0),
+            per.get("gateway-1", "n/a"), per.get("dispatcher", "n/a"), per.get("redis", "n/a"), per.get("cs-loadgen", "n/a"),
+            f"{fmt(ms(hl.get('p50')), 2)} / {fmt(ms(hl.get('p99')), 2)}" if hl else "n/a",
+            fmt(unattributed, 2))
+
+
+def as_step(results, label):
+    """A results.json (baseline or this run) as a step row."""
+    return {"step": label, "commit": (results.get("meta") or {}).get("commit", "?"), "result": results.get("chatMax"),
+            "half": (results.get("chatRates") or {}).get("0.5")}
 
 
 if __name__ == "__main__":

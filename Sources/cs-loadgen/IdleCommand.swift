@@ -32,7 +32,7 @@ struct IdleCommand: AsyncParsableCommand {
         let workers = try WorkerFleet(total: fleet.connections, perProcess: fleet.effectivePerProcess, burst: fleet.burst, options: options)
         var progress = ProgressLine(interval: options.progressInterval)
         let reports = await workers.waitConnected(progress: &progress, label: "idle", total: fleet.connections)
-        result.cpu = cpu.stop()
+        result.cpu = cpu.stop(startedInWindow: [("cs-loadgen workers", workers.pids)])
         try await Task.sleep(for: .seconds(settle))
         let stats = await workers.collectStats()
         let after = gatewayRSS()

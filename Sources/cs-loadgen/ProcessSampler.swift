@@ -69,9 +69,15 @@ struct CPUWindow {
     }
 
     /// Cores used per process over the window, plus `machineBusyFraction` of all cores.
-    func stop() -> CPUReport {
+    /// `startedInWindow` are processes started after ``start()`` (the load generator's workers),
+    /// whose whole CPU time counts.
+    func stop(startedInWindow: [(name: String, pids: [Int32])] = []) -> CPUReport {
         let seconds = Double(MonotonicClock.now() - startWall) / 1e9
         var cores: [String: Double] = [:]
+        for group in startedInWindow where seconds > 0 {
+            let used = group.pids.compactMap(ProcessSampler.cpuSeconds(pid:)).reduce(0, +)
+            cores[group.name] = (used / seconds * 100).rounded() / 100
+        }
         let now = ["cs-loadgen": ProcessSampler.ownCPUSeconds()].merging(
             processes.map { ($0.name, ProcessSampler.cpuSeconds(pid: $0.pid) ?? .nan) }, uniquingKeysWith: { a, _ in a })
         for (name, value) in now {

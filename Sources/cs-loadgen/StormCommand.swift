@@ -21,7 +21,7 @@ struct StormCommand: AsyncParsableCommand {
         let workers = try WorkerFleet(total: fleet.connections, perProcess: fleet.effectivePerProcess, burst: fleet.burst, options: options)
         var progress = ProgressLine(interval: options.progressInterval)
         let merged = FleetSummary(await workers.waitConnected(progress: &progress, label: "storm", total: fleet.connections))
-        result.cpu = cpu.stop()
+        result.cpu = cpu.stop(startedInWindow: [("cs-loadgen workers", workers.pids)])
         try await Task.sleep(for: .seconds(hold))
         let alive = await workers.collectStats().reduce(0) { $0 + ($1.alive ?? 0) }
         await workers.close()

@@ -3,7 +3,7 @@
 #   make build   swift build
 #   make test    install missing system packages, build (with tests), run every test
 #   make run     install missing system packages, build, run a local system (scripts/run-local.sh)
-#   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~10 min);
+#   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~4 min);
 #                writes docs/benchmarks.md (scripts/bench.sh; sizes via BENCH_* variables)
 #   make clean   remove build products, test logs, benchmark output and the local run folder
 #

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks of docs/benchmarks.md, in about 10 minutes on a 2-core machine.
+# `make bench`: the benchmarks of docs/benchmarks.md, in about 4 minutes on a 2-core machine (plus
+# about 11 minutes for the first release build).
 #
 #   1. builds the release binaries (a separate build folder, .build-release);
 #   2. measures the ceiling: redis-benchmark XADD, 50 clients, no pipelining (and pipelined, for reference);

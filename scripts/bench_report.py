@@ -348,7 +348,7 @@ def render(r, baseline, steps, notes):
                          "p50 / p99 ms at ½ max", "other"], rows), ""]
     lines += ["## How to reproduce", "",
               "```sh",
-              "make bench      # release build in .build-release, then ~10 minutes; rewrites this page",
+              "make bench      # release build in .build-release (~11 min the first time), then ~4 minutes; rewrites this page",
               "BENCH_SCENARIOS=\"ceiling chat\" BENCH_SECONDS=30 make bench   # a subset, longer runs",
               "```", "",
               "Sizes and options are at the top of scripts/bench.sh. Individual scenarios: `cs-loadgen <scenario> --help`.",

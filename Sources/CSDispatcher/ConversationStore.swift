@@ -89,7 +89,11 @@ final class ConversationStore {
     }
 
     private func remember(_ state: ConversationState) {
-        if conversations.count > 50_000 { conversations.removeAll(keepingCapacity: true) }
+        // Both caches are rebuilt from Redis on demand; bound them together.
+        if conversations.count > 50_000 || openByCustomer.count > 50_000 {
+            conversations.removeAll(keepingCapacity: true)
+            openByCustomer.removeAll(keepingCapacity: true)
+        }
         conversations[state.id] = state
     }
 

@@ -12,6 +12,10 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
         case forbidden
         case notFound = "not_found"
         case conversationClosed = "conversation_closed"
+        /// A rating for a conversation that is not closed yet.
+        case conversationOpen = "conversation_open"
+        /// A rating after the rating window of the conversation ended.
+        case ratingFinal = "rating_final"
         case agentUnavailable = "agent_unavailable"
         case unknownUsers = "unknown_users"
         case unavailable

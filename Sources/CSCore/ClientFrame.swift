@@ -20,6 +20,9 @@ public enum ClientFrame: Sendable, Equatable {
     case notificationReceipt(id: String, read: Bool)
     /// Hand a conversation to another agent or to a skill's queue.
     case transfer(id: String?, conversationID: String, toAgent: String?, toSkill: String?, note: String?)
+    /// A customer rates a closed conversation (1-5) with an optional comment; a later `rate`
+    /// within the rating window replaces it.
+    case rate(id: String, conversationID: String, score: Int, comment: String?)
 
     /// One conversation to catch up on.
     public struct ResumePoint: Sendable, Equatable, Decodable {
@@ -46,6 +49,8 @@ public enum ClientFrame: Sendable, Equatable {
         public static let maxFrameBytes = 64 * 1024
         public static let maxNoteCharacters = 500
         public static let maxResumeConversations = 20
+        /// Longest rating comment, in Unicode scalars.
+        public static let maxCommentCharacters = 1_000
     }
 }
 
@@ -64,6 +69,9 @@ extension ClientFrame {
         var toAgent: String?
         var toSkill: String?
         var note: String?
+        /// A JSON number: 4.5 must be refused as a field error, not as malformed JSON.
+        var score: Double?
+        var comment: String?
         var conversations: [ResumePoint]?
     }
 
@@ -129,6 +137,17 @@ extension ClientFrame {
                 throw ChatError(.invalidField, "note must be 1-\(Limits.maxNoteCharacters) characters")
             }
             return .transfer(id: id, conversationID: conversation, toAgent: toAgent, toSkill: toSkill, note: raw.note)
+        case "rate":
+            let id = try validID(raw.id, field: "id")
+            let conversation = try validID(raw.conversationId, field: "conversationId")
+            guard let number = raw.score, number == number.rounded(), (1...5).contains(number) else {
+                throw ChatError(.invalidField, "score must be an integer 1-5")
+            }
+            let score = Int(number)
+            if let comment = raw.comment, comment.unicodeScalars.count > Limits.maxCommentCharacters {
+                throw ChatError(.invalidField, "comment must be at most \(Limits.maxCommentCharacters) characters")
+            }
+            return .rate(id: id, conversationID: conversation, score: score, comment: raw.comment?.isEmpty == true ? nil : raw.comment)
         default:
             throw ChatError(.unknownType, "unknown frame type")
         }

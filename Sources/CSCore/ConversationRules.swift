@@ -21,6 +21,8 @@ public enum ConversationDecision: Sendable, Equatable {
     case markRead(ConversationState, seq: Int)
     /// The agent lost the conversation (grace expired or signed off): tell everyone it waits again.
     case announceRequeue(ConversationState)
+    /// Record the customer's rating of the closed conversation (new, or replacing theirs).
+    case rate(ConversationState)
     /// Nothing to do (a repeated close, a repeated assignment).
     case ignore
 }
@@ -31,15 +33,19 @@ public enum ConversationRules {
 
     /// Decides what to do with `entry`.
     ///
-    /// - Parameter conversation: the conversation the entry names, or for a customer entry that
-    ///   names none, the customer's open conversation; nil when there is none.
-    public static func decide(_ entry: InboundEntry, conversation: ConversationState?) -> ConversationDecision {
+    /// - Parameters:
+    ///   - conversation: the conversation the entry names, or for a customer entry that names
+    ///     none, the customer's open conversation; nil when there is none.
+    ///   - acceptedAt: when the gateway accepted the entry (ms; the time in its stream entry id),
+    ///     so that a rating processed again after a crash is judged the same way.
+    public static func decide(_ entry: InboundEntry, conversation: ConversationState?, acceptedAt: Int = 0) -> ConversationDecision {
         switch entry.kind {
         case .message: return decideMessage(entry, conversation)
         case .close: return decideClose(entry, conversation)
         case .assigned: return decideAssigned(entry, conversation)
         case .transfer: return decideTransfer(entry, conversation)
         case .read: return decideRead(entry, conversation)
+        case .rate: return decideRate(entry, conversation, acceptedAt: acceptedAt)
         case .requeued:
             guard let conversation, conversation.status == .assigned, conversation.agent?.id == entry.agentID else { return .ignore }
             return .announceRequeue(conversation)
@@ -110,6 +116,18 @@ public enum ConversationRules {
         guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
         guard isParticipant(entry, conversation) else { return .reject(ChatError(.forbidden, "not your conversation")) }
         return .markRead(conversation, seq: entry.seq)
+    }
+
+    private static func decideRate(_ entry: InboundEntry, _ conversation: ConversationState?, acceptedAt: Int) -> ConversationDecision {
+        guard entry.role == .customer else { return .reject(ChatError(.forbidden, "only the customer rates a conversation")) }
+        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
+        guard conversation.customer.id == entry.userID else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        guard conversation.status == .closed else { return .reject(ChatError(.conversationOpen, "the conversation is not closed yet")) }
+        // Conversations closed before ratings existed have no window: nothing to rate.
+        guard let rateUntil = conversation.rateUntil, acceptedAt <= rateUntil else {
+            return .reject(ChatError(.ratingFinal, "the rating window of this conversation has ended"))
+        }
+        return .rate(conversation)
     }
 
     /// The customer, the assigned agent, or any supervisor.

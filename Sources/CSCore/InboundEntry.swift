@@ -16,6 +16,8 @@ public struct InboundEntry: Sendable, Equatable {
         case read
         /// The agent did not come back within the grace period; the conversation went back to its queue.
         case requeued
+        /// A customer rated (or re-rated) a closed conversation.
+        case rate
     }
 
     public var kind: Kind
@@ -42,6 +44,9 @@ public struct InboundEntry: Sendable, Equatable {
     public var seq: Int = 0
     /// Contact e-mail left with an offline message.
     public var email: String = ""
+    /// Rating score 1-5 and optional comment (`rate` only).
+    public var score: Int = 0
+    public var comment: String = ""
 
     public init(
         kind: Kind, userID: String = "", role: ParticipantRole = .customer, userName: String = "",
@@ -80,6 +85,8 @@ public struct InboundEntry: Sendable, Equatable {
         add("nt", note)
         if seq > 0 { result.append(("sq", String(seq))) }
         add("em", email)
+        if score > 0 { result.append(("sc", String(score))) }
+        add("cm", comment)
         return result
     }
 
@@ -102,12 +109,15 @@ public struct InboundEntry: Sendable, Equatable {
         note = fields["nt"] ?? ""
         seq = fields["sq"].flatMap(Int.init) ?? 0
         email = fields["em"] ?? ""
+        score = fields["sc"].flatMap(Int.init) ?? 0
+        comment = fields["cm"] ?? ""
         switch kind {
         case .message: if userID.isEmpty || clientMessageID.isEmpty || body.isEmpty { return nil }
         case .close: if userID.isEmpty { return nil }
         case .assigned, .requeued: if conversationID.isEmpty || agentID.isEmpty { return nil }
         case .transfer: if userID.isEmpty || conversationID.isEmpty || targetAgent.isEmpty == targetSkill.isEmpty { return nil }
         case .read: if userID.isEmpty || conversationID.isEmpty || seq <= 0 { return nil }
+        case .rate: if userID.isEmpty || conversationID.isEmpty || clientMessageID.isEmpty || !(1...5).contains(score) { return nil }
         }
     }
 }

@@ -152,9 +152,11 @@ public struct CommittedFrame: Sendable, Equatable {
     }
 
     /// The conversation was closed by `by`.
-    public static func closed(conversationID: String, by: Participant, timestamp: Int) -> CommittedFrame {
-        var json = JSONText(capacity: 96)
+    /// `rateUntil` (ms) tells the customer until when they may rate it.
+    public static func closed(conversationID: String, by: Participant, timestamp: Int, rateUntil: Int? = nil) -> CommittedFrame {
+        var json = JSONText(capacity: 120)
         person(&json, "by", id: by.id, name: by.name, role: by.role.rawValue)
+        if let rateUntil { json.field("rateUntil", rateUntil) }
         json.field("ts", timestamp)
         json.raw("}")
         return CommittedFrame(prefix: start("conversation.closed", conversationID: conversationID), suffix: json.text)

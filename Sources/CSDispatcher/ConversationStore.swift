@@ -38,8 +38,8 @@ final class ConversationStore {
     }
 
     /// Records a new conversation and makes it the customer's open one.
-    func create(_ state: ConversationState, now: Int) async throws {
-        var hset: [RedisArgument] = ["HSET", .init(RedisKeys.conversation(state.id)), "createdAt", .init(now)]
+    func create(_ state: ConversationState) async throws {
+        var hset: [RedisArgument] = ["HSET", .init(RedisKeys.conversation(state.id))]
         for (field, value) in state.fields { hset += [.init(field), .init(value)] }
         let replies = try await redis.pipeline([hset, ["SET", .init(RedisKeys.customerConversation(state.customer.id)), .init(state.id)]])
         try Self.check(replies)
@@ -88,7 +88,7 @@ final class ConversationStore {
         return (reply.array ?? []).reversed().compactMap { $0.array?.last?.fieldMap["f"] }
     }
 
-    private func remember(_ state: ConversationState) {
+    func remember(_ state: ConversationState) {
         // Both caches are rebuilt from Redis on demand; bound them together.
         if conversations.count > 50_000 || openByCustomer.count > 50_000 {
             conversations.removeAll(keepingCapacity: true)

@@ -21,6 +21,8 @@ public struct DispatcherConfiguration: Sendable {
     public var presenceGraceMilliseconds: Int = 60_000
     /// Entries of history included in an assigned agent's `conversation.assigned`.
     public var assignmentHistory: Int = 50
+    /// How long after a close the customer may rate the conversation or change their rating.
+    public var ratingWindowMilliseconds: Int = 24 * 3600 * 1000
 
     public init(redis: RedisConfiguration, dispatcherID: String, partitions: Int) {
         self.redis = redis

@@ -20,14 +20,17 @@ extension PartitionWorker {
             conversation = try await store.conversation(entry.conversationID)
         }
         let now = nowMilliseconds()
-        switch ConversationRules.decide(entry, conversation: conversation) {
+        let acceptedAt = entryID.split(separator: "-").first.flatMap { Int($0) } ?? now
+        switch ConversationRules.decide(entry, conversation: conversation, acceptedAt: acceptedAt) {
         case .reject(let error):
             try await reply(error, to: entry)
         case .open(let skill):
             let customer = Participant(id: entry.userID, role: .customer, name: entry.userName)
             var state = ConversationState(
                 id: Identifier.newConversationID(customerID: entry.userID), customer: customer, status: .new, skill: skill)
-            try await store.create(state, now: now)
+            state.createdAt = now
+            try await store.create(state)
+            try await store.countDaily(["opened": 1], now: now)
             try await route(&state, entryID: entryID, store: store, now: now)
             try await commitMessage(entry, to: state, store: store, now: now)
         case .commit(var state):
@@ -37,11 +40,15 @@ extension PartitionWorker {
             let wasQueued = state.status != .assigned
             try await routing.release(conversationID: state.id)
             let by = Participant(id: entry.userID, role: entry.role, name: entry.userName)
-            try await store.append(
-                CommittedFrame.closed(conversationID: state.id, by: by, timestamp: now), to: state, dedupID: "close",
+            let rateUntil = now + configuration.ratingWindowMilliseconds
+            let (isNew, _) = try await store.append(
+                CommittedFrame.closed(conversationID: state.id, by: by, timestamp: now, rateUntil: rateUntil), to: state, dedupID: "close",
                 recipients: state.recipients)
             state.status = .closed
-            try await store.save(state, extra: [("closedAt", String(now))])
+            state.closedAt = now
+            state.rateUntil = rateUntil
+            try await store.save(state)
+            if isNew { try await store.countDaily(["closed": 1], now: now) }
             try await store.clearOpen(customerID: state.customer.id, ifIs: state.id)
             if wasQueued {
                 try await QueuePositions.publish(skill: state.skill, routing: routing)
@@ -65,6 +72,8 @@ extension PartitionWorker {
                 to: state, dedupID: "requeue:" + entryID, recipients: state.recipients + (previous.map { [$0.id] } ?? []))
             try await store.save(state)
             try await QueuePositions.publish(skill: state.skill, routing: routing)
+        case .rate(let state):
+            try await rate(state, entry: entry, entryID: entryID)
         case .ignore:
             break
         }
@@ -99,7 +108,9 @@ extension PartitionWorker {
             frame, to: state, dedupID: dedupID, recipients: [state.customer.id], alternative: (agentCopy.suffix, [agentID]))
         state.agent = agent
         state.status = .assigned
+        state.addHandler(agent.id)
         try await store.save(state)
+        try await store.recordFirst(.assignment, of: &state, now: now)
     }
 
     private func commitMessage(_ entry: InboundEntry, to state: ConversationState, store: ConversationStore, now: Int) async throws {
@@ -108,6 +119,10 @@ extension PartitionWorker {
             conversationID: state.id, clientMessageID: entry.clientMessageID, from: from, body: entry.body, timestamp: now,
             email: entry.email.isEmpty ? nil : entry.email)
         try await store.append(frame, to: state, dedupID: "m:" + entry.userID + ":" + entry.clientMessageID, recipients: state.recipients)
+        if entry.role.isStaff && state.firstResponseAt == nil {
+            var state = state
+            try await store.recordFirst(.response, of: &state, now: now)
+        }
     }
 
     /// Sends an error to the one connection that sent the entry.

@@ -27,6 +27,7 @@ extension PartitionWorker {
                 frame, to: state, dedupID: "transfer:" + entryID, recipients: [state.customer.id, fromID],
                 alternative: (copy.suffix, [to.id]))
             state.agent = to
+            state.addHandler(to.id)
             try await store.save(state)
             // The previous agent has a free slot now.
             if try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner) > 0 {

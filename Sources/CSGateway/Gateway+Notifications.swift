@@ -49,23 +49,7 @@ extension GatewayContext {
 
     /// Who is calling: "admin" for a valid `X-Admin-Key`, else a supervisor's id.
     private func notificationCaller(_ request: Request) async throws -> String {
-        if let presented = request.headers[HTTPField.Name("X-Admin-Key")!] {
-            guard let adminKey = configuration.adminKey, Self.constantTimeEquals(Array(presented.utf8), Array(adminKey.utf8)) else {
-                throw ChatError(.unauthorized, "invalid admin key")
-            }
-            return "admin"
-        }
-        let caller = try await authenticate(request)
-        guard caller.role == .supervisor else {
-            logger.warning("forbidden notification API call", metadata: ["user": "\(caller.id)"])
-            throw ChatError(.forbidden, "supervisors only")
-        }
-        return caller.id
-    }
-
-    private static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return zip(a, b).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        try await supervisorOrAdmin(request, purpose: "notifications")
     }
 
     static func render(_ notification: PushNotification, counts: (delivered: Int, acknowledged: Int, read: Int)?) -> String {

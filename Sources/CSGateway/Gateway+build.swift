@@ -31,6 +31,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
     context.addConversationRoutes(to: router)
     context.addNotificationRoutes(to: router)
     context.addCannedResponseRoutes(to: router)
+    context.addRatingRoutes(to: router)
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
     return Application(

@@ -137,6 +137,18 @@ struct WebSocketSession {
             entry.targetSkill = toSkill ?? ""
             entry.note = note ?? ""
             await accept(entry, replyID: id, connection)
+        case .rate(let id, let conversationID, let score, let comment):
+            guard participant.role == .customer else {
+                connection.send(ByteBuffer(string: ServerFrame.error(ChatError(.forbidden, "only the customer rates a conversation"), id: id)))
+                return
+            }
+            var entry = InboundEntry(
+                kind: .rate, userID: participant.id, role: participant.role, userName: participant.name,
+                clientMessageID: id, conversationID: conversationID,
+                gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
+            entry.score = score
+            entry.comment = comment ?? ""
+            await accept(entry, replyID: id, connection)
         }
     }
 

@@ -23,7 +23,11 @@ struct DispatcherCommand: AsyncParsableCommand {
     @Option(name: .customLong("presence-grace-ms"), help: "Grace after an agent's last connection drops before their conversations are requeued (env CS_PRESENCE_GRACE_MS).")
     var presenceGraceMilliseconds: Int = environment("CS_PRESENCE_GRACE_MS").flatMap(Int.init) ?? 60_000
 
+    @Option(name: .customLong("rating-window-seconds"), help: "How long after a close the customer may rate or change their rating (env CS_RATING_WINDOW_SECONDS).")
+    var ratingWindowSeconds: Int = environment("CS_RATING_WINDOW_SECONDS").flatMap(Int.init) ?? 86_400
+
     func validate() throws {
+        guard ratingWindowSeconds >= 0 else { throw ValidationError("--rating-window-seconds must be >= 0") }
         guard presenceGraceMilliseconds >= 0 else { throw ValidationError("--presence-grace-ms must be >= 0") }
         guard leaseMilliseconds >= 1_000 else { throw ValidationError("--lease-ms must be at least 1000") }
         guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1...10000") }
@@ -38,6 +42,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         configuration.leaseMilliseconds = leaseMilliseconds
         configuration.batchSize = batch
         configuration.presenceGraceMilliseconds = presenceGraceMilliseconds
+        configuration.ratingWindowMilliseconds = ratingWindowSeconds * 1000
         logger.notice("dispatcher starting", metadata: ["partitions": "\(common.partitions)", "leaseMs": "\(leaseMilliseconds)"])
         try await buildDispatcher(configuration, logger: logger).run()
     }

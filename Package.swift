@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // libhiredis from Debian's libhiredis-dev; no pkgConfig (Debian's .pc adds a flag SwiftPM refuses).
@@ -39,6 +42,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -59,25 +63,39 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Prometheus /metrics, /healthz and /readyz for every process (docs/operations.md).
+        .target(
+            name: "CSMonitoring",
+            dependencies: [
+                "CSRedis", "CSServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CSGateway",
             dependencies: [
-                "CSCore", "CSRedis", "CSServer",
+                "CSCore", "CSRedis", "CSServer", "CSMonitoring",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            resources: [.copy("Public")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CSDispatcher",
             dependencies: [
-                "CSCore", "CSRedis", "CSServer",
+                "CSCore", "CSRedis", "CSServer", "CSMonitoring",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -85,24 +103,24 @@ let package = Package(
         .target(
             name: "CSNotifier",
             dependencies: [
-                "CSCore", "CSRedis", "CSServer",
+                "CSCore", "CSRedis", "CSServer", "CSMonitoring",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "cs-gateway",
-            dependencies: ["CSGateway", "CSServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CSGateway", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "cs-dispatcher",
-            dependencies: ["CSDispatcher", "CSServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CSDispatcher", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "cs-notifier",
-            dependencies: ["CSNotifier", "CSServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CSNotifier", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -140,17 +158,18 @@ let package = Package(
         ),
         .testTarget(
             name: "CSRedisTests",
-            dependencies: ["CSRedis", "CSTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["CSRedis", "CSTestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                           .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CSCoreTests",
-            dependencies: ["CSCore", "CSServer"],
+            dependencies: ["CSCore", "CSServer", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CSEndToEndTests",
-            dependencies: ["CSTestSupport", "CSCore", "CSRedis", "CSServer", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
     ]

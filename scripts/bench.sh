@@ -131,7 +131,7 @@ start_system() { # name, gateways, dispatchers (0/1), notifier (0/1)
     for i in $(seq 1 "$gateways"); do
         port="$(free_port)"
         "$BIN/cs-gateway" --redis-url "$REDIS_URL" --host 127.0.0.1 --port "$port" --gateway-id "gw-$i" \
-            --jwt-secret "$SECRET" --log-level warning >"$dir/gateway-$i.log" 2>&1 &
+            --jwt-secret "$SECRET" --log-level warning --rate-limit-frames-per-second 0 >"$dir/gateway-$i.log" 2>&1 &
         PIDS+=("$!")
         GATEWAY_PIDS+=("$!")
         GATEWAY_URLS+=(--gateway "http://127.0.0.1:$port")

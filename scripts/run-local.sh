@@ -146,6 +146,11 @@ cat <<EOF
    Gateway   $BASE_URL
    Logs      run/logs/
 
+ In a browser:
+   Customer widget (demo page)   $BASE_URL/
+   Agent console                 $BASE_URL/agent     (agent "demo", password "demo")
+   Supervisor dashboard          $BASE_URL/admin     (a supervisor: cs-admin agent add --role supervisor ...)
+
  Customer: get a visitor token
    curl -s -X POST $BASE_URL/v1/visitor/session -H 'Content-Type: application/json' -d '{"name":"Ann"}'
 
@@ -160,8 +165,7 @@ cat <<EOF
  and as the agent answer with the conversationId from conversation.assigned
    {"type":"message","id":"a-1","conversationId":"<conversationId>","body":"Hi, how can I help?"}
 
- Frames are described in docs/protocol.md (no web pages yet: the widget and the
- agent console come with the browser UI).
+ Frames are described in docs/protocol.md.
 
  Ctrl-C stops everything.
 ================================================================================

@@ -86,8 +86,13 @@ extension ClientFrame {
         } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ChatError(.invalidField, "\(field) has the wrong type")
+        } catch let DecodingError.keyNotFound(key, context) where !context.codingPath.isEmpty {
+            // A required field inside a nested object (a resume item without lastSeq).
+            let field = (context.codingPath + [key]).filter { $0.intValue == nil }.map(\.stringValue).joined(separator: ".")
+            throw ChatError(.invalidField, "\(field) is required")
         } catch {
-            throw ChatError(.badRequest, "frame must be a JSON object")
+            // Foundation reports numbers it cannot represent (1e400, 2^64) as malformed JSON.
+            throw ChatError(.badRequest, "frame must be a JSON object (with numbers in range)")
         }
         guard let type = raw.type else { throw ChatError(.unknownType, "type is missing") }
         switch type {

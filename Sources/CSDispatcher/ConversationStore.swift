@@ -79,6 +79,7 @@ final class ConversationStore {
         guard let values = reply.array, values.count == 2, let isNew = values[0].int, let seq = values[1].int else {
             throw RedisError(code: .protocolError, message: "unexpected append reply")
         }
+        if isNew == 1 { configuration.stats.messageOut() }
         return (isNew == 1, seq)
     }
 

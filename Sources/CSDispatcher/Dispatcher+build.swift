@@ -1,5 +1,6 @@
 import CSCore
 import CSRedis
+import CSMonitoring
 import CSServer
 import Logging
 import ServiceLifecycle
@@ -10,11 +11,17 @@ public func buildDispatcher(_ configuration: DispatcherConfiguration, logger: Lo
     redisConfiguration.clientName = redisConfiguration.clientName ?? configuration.dispatcherID
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
     let routing = RoutingClient(redis: redis)
-    let services: [any Service] = [
+    var services: [any Service] = [
         StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger),
         Dispatcher(configuration: configuration, redis: redis, routing: routing, logger: logger),
         QueueDrainer(routing: routing, configuration: configuration, logger: logger),
+        HeartbeatService(redis: redis, stats: configuration.stats, interval: configuration.heartbeatInterval, logger: logger) {
+            try await DispatcherHeartbeat.collect(redis: redis, configuration: configuration)
+        },
     ]
+    if let address = configuration.metricsAddress {
+        services.append(MonitoringRoutes.server(host: address.host, port: address.port, redis: redis, processID: configuration.dispatcherID, logger: logger))
+    }
     return ServiceGroup(
         configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }

@@ -1,4 +1,5 @@
 import CSRedis
+import CSServer
 
 /// Everything a dispatcher process needs to start.
 public struct DispatcherConfiguration: Sendable {
@@ -23,10 +24,21 @@ public struct DispatcherConfiguration: Sendable {
     public var assignmentHistory: Int = 50
     /// How long after a close the customer may rate the conversation or change their rating.
     public var ratingWindowMilliseconds: Int = 24 * 3600 * 1000
+    /// Failures of one inbound entry (about the entry: a Redis error reply, a reply or value that
+    /// does not decode) after which it moves to `cs:{p<N>}:dead`; transient failures do not count.
+    public var maxAttempts: Int = 5
+
+    /// Counters for the heartbeat and `/metrics`.
+    public var stats: ProcessStats
+    /// How often the heartbeat hash is written.
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; nil: not served.
+    public var metricsAddress: (host: String, port: Int)?
 
     public init(redis: RedisConfiguration, dispatcherID: String, partitions: Int) {
         self.redis = redis
         self.dispatcherID = dispatcherID
         self.partitions = partitions
+        stats = ProcessStats(role: "dispatcher", id: dispatcherID)
     }
 }

@@ -7,10 +7,13 @@ extension PartitionWorker {
     /// Carries out what `ConversationRules` decides for one entry. Every step is idempotent, so
     /// an entry processed again after a crash commits nothing twice.
     func process(id entryID: String, fields: [String: String]?, store: ConversationStore) async throws {
-        guard let fields, let entry = InboundEntry(fields: fields) else {
-            logger.warning("skipping malformed inbound entry", metadata: ["entry": "\(entryID)"])
+        guard let fields else {
+            // Deleted (XDEL) while pending: nothing left to process or to keep; it is acknowledged.
+            logger.warning("skipping deleted inbound entry", metadata: ["entry": "\(entryID)"])
             return
         }
+        // Undecodable: the caller moves it to the dead letters at once (no retry can fix it).
+        guard let entry = InboundEntry(fields: fields) else { throw MalformedInboundEntry() }
         let conversation: ConversationState?
         if entry.conversationID.isEmpty && entry.role == .customer {
             conversation = try await store.openConversation(ofCustomer: entry.userID)
@@ -21,6 +24,11 @@ extension PartitionWorker {
         }
         let now = nowMilliseconds()
         let acceptedAt = entryID.split(separator: "-").first.flatMap { Int($0) } ?? now
+        configuration.stats.messageIn()
+        defer {
+            // Accepted by a gateway → committed here (the gateway's Redis clock against ours).
+            if entry.kind == .message { configuration.stats.latency.recordMilliseconds(max(0, nowMilliseconds() - acceptedAt)) }
+        }
         switch ConversationRules.decide(entry, conversation: conversation, acceptedAt: acceptedAt) {
         case .reject(let error):
             try await reply(error, to: entry)

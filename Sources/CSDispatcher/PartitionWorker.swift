@@ -26,6 +26,9 @@ struct PartitionWorker {
         let store = ConversationStore(redis: redis, configuration: configuration)
         var backoff = Duration.milliseconds(100)
         var recovering = true
+        // Failures of entries that are about the entry (see `DeadLetters.isEntryFailure`), by
+        // entry id; an entry leaves for the dead letters at `maxAttempts`.
+        var failures: [String: Int] = [:]
         logger.info("partition acquired")
         while lease.mayProcess && !Task.isCancelled {
             do {
@@ -38,21 +41,54 @@ struct PartitionWorker {
                     continue
                 }
                 var done: [RedisArgument] = []
+                var failure: (any Error)?
                 for (id, fields) in entries {
                     guard lease.mayProcess else { break }
-                    try await process(id: id, fields: fields, store: store)
-                    done.append(.init(id))
+                    do {
+                        try await process(id: id, fields: fields, store: store)
+                        if !failures.isEmpty { failures[id] = nil }
+                        done.append(.init(id))
+                    } catch let error where DeadLetters.isEntryFailure(error) {
+                        let attempts = error is MalformedInboundEntry ? 1 : failures[id, default: 0] + 1
+                        failures[id] = attempts
+                        guard error is MalformedInboundEntry || attempts >= configuration.maxAttempts else {
+                            logger.warning(
+                                "inbound entry failed; retrying",
+                                metadata: [
+                                    "entry": "\(id)", "attempt": "\(attempts)", "maxAttempts": "\(configuration.maxAttempts)",
+                                    "error": "\(DeadLetters.describe(error, fields: fields))",
+                                ])
+                            failure = EntryRetry(underlying: error)
+                            break
+                        }
+                        // Moved and acknowledged in one step; the next entries go on.
+                        do {
+                            try await deadLetter(entryID: id, fields: fields, error: error, attempts: attempts)
+                        } catch {
+                            failure = error
+                            break
+                        }
+                        failures[id] = nil
+                    } catch {
+                        failure = error
+                        break
+                    }
                 }
+                // Acknowledge what is finished even when a later entry failed: only that entry
+                // and the ones after it are read again.
                 if let last = done.last {
                     _ = try await redis.pipeline([
                         ["XACK", .init(stream), .init(RedisKeys.dispatcherGroup)] + done,
                         ["XTRIM", .init(stream), "MINID", "~", last],
                     ])
                 }
+                if let failure { throw failure }
                 backoff = .milliseconds(100)
             } catch {
                 // Nothing unfinished was acknowledged: re-read our pending entries after a pause.
-                logger.warning("partition processing failed; retrying", metadata: ["error": "\(error)"])
+                if !(error is EntryRetry) {
+                    logger.warning("partition processing failed; retrying", metadata: ["error": "\(error)"])
+                }
                 recovering = true
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(2))
@@ -60,6 +96,11 @@ struct PartitionWorker {
         }
         await reader.close()
         logger.info("partition released", metadata: ["stopRequested": "\(lease.isStopRequested)"])
+    }
+
+    /// An entry failed below `maxAttempts` (already logged): read it again after the backoff.
+    private struct EntryRetry: Error {
+        let underlying: any Error
     }
 
     /// Creates the group if needed and takes over entries another consumer read but never acked.

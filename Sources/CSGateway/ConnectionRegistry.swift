@@ -31,11 +31,18 @@ public final class LocalConnection: Sendable {
     let frames: AsyncStream<ByteBuffer>.Continuation
     private let state = Mutex(State())
 
-    init(id: String, participant: Participant, skills: [String], frames: AsyncStream<ByteBuffer>.Continuation) {
+    /// Called once when the connection ends as a slow consumer (to cut the socket if needed).
+    private let onSlowConsumer: @Sendable () -> Void
+
+    init(
+        id: String, participant: Participant, skills: [String], frames: AsyncStream<ByteBuffer>.Continuation,
+        onSlowConsumer: @escaping @Sendable () -> Void = {}
+    ) {
         self.id = id
         self.participant = participant
         self.skills = skills
         self.frames = frames
+        self.onSlowConsumer = onSlowConsumer
     }
 
     var reasonForEnd: EndReason? { state.withLock { $0.endReason } }
@@ -147,8 +154,13 @@ public final class LocalConnection: Sendable {
     }
 
     func end(_ reason: EndReason) {
-        state.withLock { if $0.endReason == nil { $0.endReason = reason } }
+        let first = state.withLock { state in
+            guard state.endReason == nil else { return false }
+            state.endReason = reason
+            return true
+        }
         frames.finish()
+        if first && reason == .slowConsumer { onSlowConsumer() }
     }
 }
 

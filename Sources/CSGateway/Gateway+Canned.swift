@@ -7,7 +7,7 @@ import HummingbirdWebSocket
 extension GatewayContext {
     /// Canned responses (docs/api.md, "Canned responses"): agents and supervisors list the team's
     /// and their own; supervisors change the team's; everyone staff changes their own.
-    func addCannedResponseRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addCannedResponseRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/v1/canned-responses") { request, _ in
             await Self.answer { try await self.listCannedResponses(request) }
         }

@@ -6,7 +6,7 @@ import HummingbirdWebSocket
 
 extension GatewayContext {
     /// History (`GET /v1/conversations/{id}/messages`) and offline messages (`POST /v1/offline-messages`), docs/api.md.
-    func addConversationRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addConversationRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/v1/conversations/:conversationId/messages") { request, context in
             await Self.answer { try await self.history(request, conversationID: context.parameters.get("conversationId") ?? "") }
         }
@@ -57,7 +57,8 @@ extension GatewayContext {
         let caller = try await authenticate(request)
         guard caller.role == .customer else { throw ChatError(.forbidden, "offline messages are for customers") }
         let body = try await Self.decode(OfflineMessageRequest.self, from: request)
-        guard let name = body.name, !name.isEmpty, name.count <= 80 else { throw ChatError(.invalidField, "name must be 1-80 characters") }
+        guard let name = body.name else { throw ChatError(.invalidField, "name must be 1-80 characters") }
+        if let problem = DisplayName.problem(name) { throw ChatError(.invalidField, problem) }
         guard let email = body.email, (3...254).contains(email.count), email.contains("@"), !email.contains(where: \.isWhitespace) else {
             throw ChatError(.invalidField, "email must be an e-mail address")
         }

@@ -7,11 +7,13 @@ import HummingbirdWebSocket
 
 extension GatewayContext {
     /// HTTP endpoints of docs/api.md.
-    func addHTTPRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addHTTPRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/healthz") { _, _ in
             Self.json(.ok, #"{"status":"ok","gatewayId":"# + Self.quoted(configuration.gatewayID) + "}")
         }
         router.get("/readyz") { _, _ in
+            // A draining gateway takes no new clients: the balancer should send them elsewhere.
+            if self.drain.isDraining { return Self.error(.serviceUnavailable, ChatError(.unavailable, "draining")) }
             do {
                 _ = try await redis.send("PING")
                 return Self.json(.ok, #"{"status":"ready"}"#)
@@ -34,8 +36,8 @@ extension GatewayContext {
 
     private func visitorSession(_ request: Request) async throws -> Response {
         let body = try await Self.decode(VisitorSessionRequest.self, from: request)
-        if let name = body.name, name.isEmpty || name.count > 80 {
-            throw ChatError(.invalidField, "name must be 1-80 characters")
+        if let name = body.name, let problem = DisplayName.problem(name) {
+            throw ChatError(.invalidField, problem)
         }
         var visitor = Participant(id: Identifier.newVisitorID(), role: .customer, name: body.name ?? "Visitor")
         if let token = body.token, let previous = try? await tokens.verify(token), previous.role == .customer {

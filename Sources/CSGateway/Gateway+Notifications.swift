@@ -8,7 +8,7 @@ import HummingbirdWebSocket
 extension GatewayContext {
     /// The notification API (docs/api.md, "Notifications"): supervisors (JWT) or back-office
     /// systems (`X-Admin-Key`).
-    func addNotificationRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addNotificationRoutes(to router: Router<GatewayRequestContext>) {
         router.post("/v1/notifications") { request, _ in
             await Self.answer {
                 let creator = try await self.notificationCaller(request)

@@ -5,7 +5,7 @@ import HummingbirdWebSocket
 
 extension GatewayContext {
     /// Ratings and live statistics (docs/api.md, "Ratings" and "Live statistics").
-    func addRatingRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addRatingRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/v1/conversations/:conversationId/rating") { request, context in
             await Self.answer { try await self.conversationRating(request, conversationID: context.parameters.get("conversationId") ?? "") }
         }

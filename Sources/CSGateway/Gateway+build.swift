@@ -1,13 +1,20 @@
 import CSCore
+import CSMonitoring
 import CSRedis
 import CSServer
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import ServiceLifecycle
 
-/// Composes a gateway process: HTTP + WebSocket server, pub/sub delivery, subscriptions and
-/// presence, all as services of one `ServiceGroup` (Hummingbird's `Application` runs them).
-public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+/// Composes a gateway process: HTTP + WebSocket server, pub/sub delivery, subscriptions,
+/// presence and heartbeat (services of Hummingbird's `Application`), and the connection drain,
+/// in one `ServiceGroup` that stops gracefully on SIGTERM or SIGINT.
+///
+/// `stats` receives the process's counters (the caller creates it first so that logging can
+/// record errors into it); a fresh one is used when nil.
+public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, stats: ProcessStats? = nil) async throws -> ServiceGroup {
+    let stats = stats ?? ProcessStats(role: "gateway", id: configuration.gatewayID)
     var redisConfiguration = configuration.redis
     redisConfiguration.clientName = redisConfiguration.clientName ?? "\(configuration.gatewayID)"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
@@ -23,18 +30,24 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
         configuration: configuration, redis: redis, registry: registry, subscriptions: subscriptions, presence: presence,
         inbound: InboundPublisher(redis: redis, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
-        passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger
+        passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger,
+        stats: stats, drain: DrainState()
     )
-    let router = Router(context: BasicWebSocketRequestContext.self)
+    let router = Router(context: GatewayRequestContext.self)
+    context.addWidgetCORS(to: router)
     context.addHTTPRoutes(to: router)
+    MonitoringRoutes.addMetrics(to: router)
     context.addWebSocketRoute(to: router)
     context.addConversationRoutes(to: router)
     context.addNotificationRoutes(to: router)
     context.addCannedResponseRoutes(to: router)
     context.addRatingRoutes(to: router)
+    context.addAgentRoutes(to: router)
+    context.addStaticRoutes(to: router)
+    if configuration.enableTestEcho { context.addEchoRoute(to: router) }
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
-    return Application(
+    let application = Application(
         router: router,
         server: .http1WebSocketUpgrade(
             webSocketRouter: router,
@@ -48,10 +61,15 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger) 
             backlog: configuration.listenBacklog),
         services: [startup, subscriptions, DeliveryService(
                 subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID,
-                notifications: context.notifications, views: context.views, logger: logger), presence],
+                notifications: context.notifications, views: context.views, logger: logger), presence,
+            HeartbeatService(redis: redis, stats: stats, interval: configuration.heartbeatInterval, logger: logger)],
         onServerRunning: { channel in
             logger.notice("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "gateway": "\(configuration.gatewayID)"])
         },
         logger: logger
     )
+    // Shut down in reverse order: the drain (1001 to every client) before the server.
+    let drain = ConnectionDrainService(registry: registry, drain: context.drain, timeout: configuration.drainTimeout, logger: logger)
+    return ServiceGroup(
+        configuration: .init(services: [application, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }

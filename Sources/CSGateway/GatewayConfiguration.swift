@@ -20,6 +20,32 @@ public struct GatewayConfiguration: Sendable {
     /// `net.core.somaxconn`). Too small a queue drops connection attempts during a reconnect
     /// storm, and each dropped one waits a second for its SYN to be retransmitted.
     public var listenBacklog: Int = 4_096
+    /// How often the heartbeat hash `cs:{ops}:proc:<gatewayId>` is written.
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// On SIGTERM, how long the gateway waits for its clients to go after telling them to (1001).
+    public var drainTimeout: Duration = .seconds(10)
+    /// Browser origins (`scheme://host[:port]`, lowercase, no trailing slash) allowed to open the
+    /// WebSocket, besides the gateway's own origin and clients that send no `Origin`; `*` allows any.
+    public var allowedOrigins: [String] = []
+    /// Folder of the web pages (widget, agent console, dashboard); nil: the copy bundled with the
+    /// executable (`customer-service_CSGateway.resources/Public` next to it).
+    public var staticDirectory: String?
+    /// Frames per second one WebSocket connection may send, sustained (token bucket; 0: no limit,
+    /// the default; 20 recommended, docs/reliability.md). A frame over it gets `rate_limited` and
+    /// is not processed (docs/protocol.md).
+    public var rateLimitFramesPerSecond: Double = 20
+    /// Frames a connection may send at once above the sustained rate; 3 × burst frames dropped
+    /// within 10 s close the connection with 4008.
+    public var rateLimitBurst: Int = 40
+    /// New WebSocket connections per second per client address (0: no limit); over it the client
+    /// gets `rate_limited` and close 4008 right after the upgrade.
+    public var rateLimitConnectionsPerSecond: Double = 0
+    /// New connections one address may open at once above `rateLimitConnectionsPerSecond`.
+    public var rateLimitConnectionBurst: Int = 50
+    /// Address blocks (CIDR, e.g. `127.0.0.0/8`) never limited per address.
+    public var rateLimitExempt: [String] = []
+    /// Test only: serve the echo WebSocket `/v1/test/echo` (Gateway+Echo.swift) for conformance tests.
+    public var enableTestEcho: Bool = false
 
     public init(redis: RedisConfiguration, host: String, port: Int, gatewayID: String, jwtSecret: String, partitions: Int) {
         self.redis = redis

@@ -18,4 +18,8 @@ struct GatewayContext: Sendable {
     let views: ConversationViews
     let notifications: NotificationService
     let logger: Logger
+    /// Counters for the heartbeat and `/metrics`.
+    let stats: ProcessStats
+    /// Set once a graceful shutdown starts.
+    let drain: DrainState
 }

@@ -17,15 +17,44 @@ struct WebSocketSession {
     /// Positions from the connection URL: replayed before any live entry of those conversations.
     var resumeOnConnect: [ClientFrame.ResumePoint] = []
     let logger: Logger
+    // MARK: Rate limits (RateLimiter.swift)
+    /// The client's address (IPv4 or IPv6, no port), for the per-address connection limit; nil:
+    /// unknown, not limited.
+    var remoteAddress: String? = nil
+    /// This connection's frame limit (`--rate-limit-frames-per-second`).
+    let frameLimiter = ConnectionFrameLimiter()
+    /// The connection's channel: closed outright when a client that stopped reading cannot even
+    /// be sent its 4009 close (`slowConsumerGrace`).
+    var channel: (any Channel)? = nil
+    /// How long a slow consumer gets to take its close frame before the socket is cut.
+    static let slowConsumerGrace = TimeAmount.seconds(2)
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        // Rate limit: new connections per client address; over it, `rate_limited` and close 4008.
+        if let remoteAddress, !GatewayConnectionLimiter.of(gateway.configuration).admit(remoteAddress) {
+            logger.info("refused connection: too many new connections from the address", metadata: ["address": "\(remoteAddress)"])
+            try await Self.refuse(outbound, ChatError(.rateLimited, "too many new connections; reconnect later"), close: .rateLimited)
+            return
+        }
+        guard !gateway.drain.isDraining else {
+            try await Self.refuse(outbound, ChatError(.unavailable, "gateway shutting down; reconnect"), close: .goingAway)
+            return
+        }
         let (frames, sink) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(gateway.configuration.maxQueuedFrames))
         var skills: [String] = []
         if participant.role.isStaff { skills = (try? await gateway.agents.find(participant.id))?.skills ?? [] }
-        let connection = LocalConnection(id: connectionID, participant: participant, skills: skills, frames: sink)
+        let channel = self.channel
+        let connection = LocalConnection(id: connectionID, participant: participant, skills: skills, frames: sink) {
+            // The writer may be stuck on a full socket: give the close frame a moment, then cut.
+            channel?.eventLoop.scheduleTask(in: Self.slowConsumerGrace) { channel?.close(promise: nil) }
+        }
         for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
-        defer { gateway.registry.remove(connection) }
+        gateway.stats.connectionOpened()
+        defer {
+            gateway.registry.remove(connection)
+            gateway.stats.connectionClosed()
+        }
         do {
             try await gateway.subscriptions.acquire(participant.id)
         } catch {
@@ -49,9 +78,15 @@ struct WebSocketSession {
         let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in frames {
+                    // A slow consumer gets no more of its backlog, only the close.
+                    if connection.reasonForEnd == .slowConsumer { break }
                     do {
                         try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
                     } catch { break }
+                    gateway.stats.messageOut()
+                    if let committedAt = Self.commitTimeOfMessage(frame) {
+                        gateway.stats.latency.recordMilliseconds(max(0, nowMilliseconds() - committedAt))
+                    }
                 }
                 // The queue ended: either the reader finished, or the connection is being ended.
                 switch connection.reasonForEnd {
@@ -88,6 +123,17 @@ struct WebSocketSession {
     }
 
     private func handle(_ text: String, _ connection: LocalConnection) async {
+        // Rate limit: a frame over the connection's limit is not processed (docs/protocol.md).
+        let verdict = frameLimiter.admit(gateway.configuration)
+        if verdict != .accept {
+            let limited = ChatError(.rateLimited, "too many frames; slow down")
+            connection.send(ByteBuffer(string: ServerFrame.error(limited, id: ClientFrame.idOfInvalidFrame(text.utf8))))
+            if verdict == .close {
+                logger.info("closing connection: repeated rate-limit violations", metadata: ["user": "\(participant.id)"])
+                connection.end(.violation(.rateLimited))
+            }
+            return
+        }
         let frame: ClientFrame
         do {
             frame = try ClientFrame.decode(text.utf8)
@@ -156,6 +202,7 @@ struct WebSocketSession {
     private func accept(_ entry: InboundEntry, replyID: String?, _ connection: LocalConnection) async {
         do {
             let acceptedID = try await gateway.inbound.append(entry)
+            gateway.stats.messageIn()
             if let replyID { connection.send(ByteBuffer(string: ServerFrame.ack(id: replyID, acceptedID: acceptedID))) }
         } catch let error as ChatError {
             connection.send(ByteBuffer(string: ServerFrame.error(error, id: replyID, conversationID: entry.conversationID.isEmpty ? nil : entry.conversationID)))

@@ -1,5 +1,6 @@
 import CSCore
 import CSRedis
+import CSMonitoring
 import CSServer
 import Logging
 import ServiceLifecycle
@@ -15,9 +16,16 @@ public struct NotifierConfiguration: Sendable {
     /// How long an entry may stay unacknowledged by a notifier before another one takes it over.
     public var claimIdleMilliseconds = 5_000
 
+    /// Counters for the heartbeat and `/metrics`.
+    public var stats: ProcessStats
+    public var heartbeatInterval: Duration = .seconds(5)
+    /// Where `/metrics`, `/healthz` and `/readyz` are served; nil: not served.
+    public var metricsAddress: (host: String, port: Int)?
+
     public init(redis: RedisConfiguration, notifierID: String) {
         self.redis = redis
         self.notifierID = notifierID
+        stats = ProcessStats(role: "notifier", id: notifierID)
     }
 }
 
@@ -26,13 +34,20 @@ public func buildNotifier(_ configuration: NotifierConfiguration, logger: Logger
     var redisConfiguration = configuration.redis
     redisConfiguration.clientName = configuration.notifierID
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-    return ServiceGroup(
-        configuration: .init(
-            services: [
-                NotifierService(configuration: configuration, redis: redis, logger: logger),
-                NotificationScheduler(redis: redis, interval: .milliseconds(configuration.schedulerIntervalMilliseconds), logger: logger),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    var services: [any Service] = [
+        NotifierService(configuration: configuration, redis: redis, logger: logger),
+        NotificationScheduler(redis: redis, interval: .milliseconds(configuration.schedulerIntervalMilliseconds), logger: logger),
+        HeartbeatService(redis: redis, stats: configuration.stats, interval: configuration.heartbeatInterval, logger: logger) {
+            // Requests not yet read by the notifiers' group.
+            let groups = try await redis.send("XINFO", "GROUPS", .init(RedisKeys.notifyStream)).array ?? []
+            let lag = groups.first { $0.fieldMap["name"] == RedisKeys.notifierGroup }?.fieldMap["lag"].flatMap(Int.init) ?? 0
+            configuration.stats.setStreamLag(lag)
+        },
+    ]
+    if let address = configuration.metricsAddress {
+        services.append(MonitoringRoutes.server(host: address.host, port: address.port, redis: redis, processID: configuration.notifierID, logger: logger))
+    }
+    return ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }
 
 /// Moves due scheduled notifications into the request stream, atomically, so that each is sent

@@ -4,6 +4,7 @@ import CSServer
 
 extension NotifierService {
     func process(_ fields: [String: String]) async throws {
+        configuration.stats.messageIn()
         guard let id = fields["id"], let kind = fields["k"] else {
             logger.warning("skipping malformed notification request")
             return
@@ -74,6 +75,7 @@ extension NotifierService {
         _ = try await redis.pipeline(commands)
         _ = try await redis.send(
             "PUBLISH", .init(RedisKeys.broadcastChannel), .init(selector + " " + notification.id + " " + notification.frame))
+        configuration.stats.messageOut()
         logger.info("notification sent", metadata: ["notification": "\(notification.id)", "audience": "\(notification.audience.selector)"])
     }
 

@@ -44,9 +44,19 @@ public final class RedisClient: Sendable {
     ///   ``RedisError/redisErrorPrefix``), `commandTimeout`, `connectionClosed`, `unavailable`,
     ///   `authenticationFailed`, `clientClosed`, `invalidCommand`; or `CancellationError`.
     public func send(_ arguments: [RedisArgument]) async throws -> RESPValue {
-        let connection = try await self.manager.connection()
-        let reply = try await connection.send(arguments)
-        if case .error(let message) = reply { throw RedisError.server(message) }
+        let reply: RESPValue
+        do {
+            let connection = try await self.manager.connection()
+            reply = try await connection.send(arguments)
+        } catch {
+            RedisMetrics.connectionErrors.increment()
+            throw error
+        }
+        if case .error(let message) = reply {
+            // NOSCRIPT is the normal first answer to EVALSHA (the script is then loaded).
+            if !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }
+            throw RedisError.server(message)
+        }
         return reply
     }
 
@@ -62,8 +72,13 @@ public final class RedisClient: Sendable {
     /// interleaved between them. Throws only if the batch as a whole failed (connection, timeout).
     public func pipeline(_ commands: [[RedisArgument]]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        let connection = try await self.manager.connection()
-        return try await connection.send(pipeline: commands)
+        do {
+            let connection = try await self.manager.connection()
+            return try await connection.send(pipeline: commands)
+        } catch {
+            RedisMetrics.connectionErrors.increment()
+            throw error
+        }
     }
 
     /// Stops reconnecting and closes the connection. In-flight and waiting commands fail with

@@ -33,7 +33,10 @@ extension RedisConnectionManager {
                     if case .closed = state.phase { return nil }
                     state.phase = .connected(connection)
                     state.lastError = nil
-                    if everConnected { state.reconnectCount += 1 }
+                    if everConnected {
+                        state.reconnectCount += 1
+                        RedisMetrics.reconnects.increment()
+                    }
                     defer { state.waiters = [:] }
                     return Array(state.waiters.values)
                 }

@@ -36,13 +36,15 @@ public struct CommonOptions: ParsableArguments, Sendable {
         return configuration
     }
 
-    /// Sets up swift-log once per process: one line per event on standard error.
-    public func bootstrapLogging() {
+    /// Sets up swift-log once per process: one line per event on standard error; warnings and
+    /// errors are also remembered in `stats` for the heartbeat.
+    public func bootstrapLogging(stats: ProcessStats? = nil) {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            guard let stats else { return handler }
+            return MultiplexLogHandler([handler, ErrorRecordingLogHandler(stats: stats)])
         }
     }
 }

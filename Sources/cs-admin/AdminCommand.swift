@@ -8,8 +8,8 @@ import Logging
 @main
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cs-admin", abstract: "Operator tool: agents, canned responses, notifications.",
-        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self])
+        commandName: "cs-admin", abstract: "Operator tool: agents, canned responses, notifications, dead letters, status.",
+        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self, DeadCommand.self, StatusCommand.self])
 }
 
 /// Options every admin subcommand takes.
@@ -51,7 +51,7 @@ struct AgentCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard Identifier.isValid(id) else { throw ValidationError("--id must be 1-64 characters of [A-Za-z0-9._:-]") }
-            guard !name.isEmpty, name.count <= 80 else { throw ValidationError("--name must be 1-80 characters") }
+            if let problem = DisplayName.problem(name) { throw ValidationError("--\(problem)") }
             guard password.count >= 4 else { throw ValidationError("--password must be at least 4 characters") }
             guard (1...100).contains(max) else { throw ValidationError("--max must be 1...100") }
             guard let role = ParticipantRole(rawValue: role), role.isStaff else { throw ValidationError("--role must be agent or supervisor") }

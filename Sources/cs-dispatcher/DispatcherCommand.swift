@@ -1,5 +1,6 @@
 import ArgumentParser
 import CSDispatcher
+import CSMonitoring
 import CSServer
 import Logging
 
@@ -10,6 +11,7 @@ struct DispatcherCommand: AsyncParsableCommand {
         abstract: "Consumes the inbound streams, assigns agents and delivers messages through pub/sub.")
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var monitoring: MonitoringOptions
 
     @Option(name: .customLong("dispatcher-id"), help: "Unique id of this dispatcher (env CS_DISPATCHER_ID; default d-<host>-<pid>).")
     var dispatcherID: String = environment("CS_DISPATCHER_ID") ?? defaultProcessID("d")
@@ -26,7 +28,11 @@ struct DispatcherCommand: AsyncParsableCommand {
     @Option(name: .customLong("rating-window-seconds"), help: "How long after a close the customer may rate or change their rating (env CS_RATING_WINDOW_SECONDS).")
     var ratingWindowSeconds: Int = environment("CS_RATING_WINDOW_SECONDS").flatMap(Int.init) ?? 86_400
 
+    @Option(name: .customLong("max-attempts"), help: "Failures of one inbound entry before it moves to the partition's dead letters, cs:{p<N>}:dead (env CS_MAX_ATTEMPTS).")
+    var maxAttempts: Int = environment("CS_MAX_ATTEMPTS").flatMap(Int.init) ?? 5
+
     func validate() throws {
+        guard (1...1_000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...1000") }
         guard ratingWindowSeconds >= 0 else { throw ValidationError("--rating-window-seconds must be >= 0") }
         guard presenceGraceMilliseconds >= 0 else { throw ValidationError("--presence-grace-ms must be >= 0") }
         guard leaseMilliseconds >= 1_000 else { throw ValidationError("--lease-ms must be at least 1000") }
@@ -34,7 +40,10 @@ struct DispatcherCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        common.bootstrapLogging()
+        // Metrics created before the bootstrap would report nowhere: bootstrap first.
+        Monitoring.bootstrap()
+        let stats = ProcessStats(role: "dispatcher", id: dispatcherID)
+        common.bootstrapLogging(stats: stats)
         var logger = Logger(label: "cs-dispatcher")
         logger[metadataKey: "dispatcher"] = "\(dispatcherID)"
         var configuration = DispatcherConfiguration(
@@ -43,6 +52,10 @@ struct DispatcherCommand: AsyncParsableCommand {
         configuration.batchSize = batch
         configuration.presenceGraceMilliseconds = presenceGraceMilliseconds
         configuration.ratingWindowMilliseconds = ratingWindowSeconds * 1000
+        configuration.stats = stats
+        configuration.heartbeatInterval = .milliseconds(monitoring.heartbeatMilliseconds)
+        configuration.metricsAddress = monitoring.metricsPort.map { (monitoring.metricsHost, $0) }
+        configuration.maxAttempts = maxAttempts
         logger.notice("dispatcher starting", metadata: ["partitions": "\(common.partitions)", "leaseMs": "\(leaseMilliseconds)"])
         try await buildDispatcher(configuration, logger: logger).run()
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import CSGateway
+import CSMonitoring
 import CSServer
 import Hummingbird
 import Logging
@@ -30,16 +32,69 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-key"), help: "Key back-office systems send as X-Admin-Key to the notification API; at least 32 bytes (env CS_ADMIN_KEY; unset: supervisors only).")
     var adminKey: String? = environment("CS_ADMIN_KEY")
 
+    @Option(name: .customLong("allowed-origins"), help: "Comma-separated browser origins allowed to open the WebSocket besides the gateway's own, e.g. https://shop.example.com (env CS_ALLOWED_ORIGINS; * allows any).")
+    var allowedOrigins: String = environment("CS_ALLOWED_ORIGINS") ?? ""
+
+    @Option(name: .customLong("static-dir"), help: "Folder of the web pages to serve (env CS_STATIC_DIR; default: the copy bundled with the executable).")
+    var staticDirectory: String? = environment("CS_STATIC_DIR")
+
+    @Flag(name: .customLong("enable-test-echo"), help: .hidden)
+    var enableTestEcho = false
+
+    @Option(name: .customLong("rate-limit-frames-per-second"), help: "Frames per second one WebSocket connection may send, sustained; over it: rate_limited, and close 4008 after 3 x burst dropped within 10 s (env CS_RATE_LIMIT_FRAMES_PER_SECOND; 0: no limit).")
+    var rateLimitFramesPerSecond: Double = environment("CS_RATE_LIMIT_FRAMES_PER_SECOND").flatMap(Double.init) ?? 20
+
+    @Option(name: .customLong("rate-limit-burst"), help: "Frames a connection may send at once above the sustained rate (env CS_RATE_LIMIT_BURST).")
+    var rateLimitBurst: Int = environment("CS_RATE_LIMIT_BURST").flatMap(Int.init) ?? 40
+
+    @Option(name: .customLong("rate-limit-connections-per-second"), help: "New WebSocket connections per second per client address; over it: rate_limited and close 4008 (env CS_RATE_LIMIT_CONNECTIONS_PER_SECOND; 0: no limit, the default: behind a load balancer every client has its address, so limit there).")
+    var rateLimitConnectionsPerSecond: Double = environment("CS_RATE_LIMIT_CONNECTIONS_PER_SECOND").flatMap(Double.init) ?? 0
+
+    @Option(name: .customLong("rate-limit-connection-burst"), help: "New connections one address may open at once above the per-second rate (env CS_RATE_LIMIT_CONNECTION_BURST).")
+    var rateLimitConnectionBurst: Int = environment("CS_RATE_LIMIT_CONNECTION_BURST").flatMap(Int.init) ?? 50
+
+    @Option(name: .customLong("rate-limit-exempt"), help: "Comma-separated address blocks never limited per address, e.g. 127.0.0.0/8,::1 (env CS_RATE_LIMIT_EXEMPT).")
+    var rateLimitExempt: String = environment("CS_RATE_LIMIT_EXEMPT") ?? ""
+
+    private var rateLimitExemptList: [String] {
+        rateLimitExempt.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     func validate() throws {
+        guard rateLimitFramesPerSecond >= 0, rateLimitFramesPerSecond.isFinite, rateLimitConnectionsPerSecond >= 0, rateLimitConnectionsPerSecond.isFinite else {
+            throw ValidationError("--rate-limit-frames-per-second and --rate-limit-connections-per-second must be >= 0 (0: no limit)")
+        }
+        guard rateLimitBurst >= 1, rateLimitConnectionBurst >= 1 else { throw ValidationError("--rate-limit-burst and --rate-limit-connection-burst must be >= 1") }
+        for block in rateLimitExemptList where CIDRBlock(block) == nil {
+            throw ValidationError("--rate-limit-exempt: '\(block)' is not an address block like 127.0.0.0/8 or ::1/128")
+        }
+        var isDirectory: ObjCBool = false
+        if let staticDirectory, !(FileManager.default.fileExists(atPath: staticDirectory, isDirectory: &isDirectory) && isDirectory.boolValue) {
+            throw ValidationError("--static-dir: \(staticDirectory) is not a folder")
+        }
+        for origin in originList where origin != "*" && GatewayConfiguration.normalizedOrigin(origin) == nil {
+            throw ValidationError("--allowed-origins: '\(origin)' is not an origin like https://shop.example.com")
+        }
         if let adminKey, adminKey.utf8.count < 32 { throw ValidationError("--admin-key must be at least 32 bytes") }
+        guard (100...600_000).contains(heartbeatMilliseconds) else { throw ValidationError("--heartbeat-ms must be 100...600000") }
         guard presenceTTLMilliseconds >= 300 else { throw ValidationError("--presence-ttl-ms must be at least 300") }
         guard jwtSecret.utf8.count >= 32 else {
             throw ValidationError("--jwt-secret (or CS_JWT_SECRET) must be at least 32 bytes (e.g. openssl rand -hex 32)")
         }
     }
 
+    private var originList: [String] {
+        allowedOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    @Option(name: .customLong("heartbeat-ms"), help: "How often the heartbeat hash cs:{ops}:proc:<id> is written (env CS_HEARTBEAT_MS).")
+    var heartbeatMilliseconds: Int = environment("CS_HEARTBEAT_MS").flatMap(Int.init) ?? 5_000
+
     func run() async throws {
-        common.bootstrapLogging()
+        // Metrics created before the bootstrap would report nowhere: bootstrap first.
+        Monitoring.bootstrap()
+        let stats = ProcessStats(role: "gateway", id: gatewayID)
+        common.bootstrapLogging(stats: stats)
         var logger = Logger(label: "cs-gateway")
         logger[metadataKey: "gateway"] = "\(gatewayID)"
         var configuration = GatewayConfiguration(
@@ -47,7 +102,15 @@ struct GatewayCommand: AsyncParsableCommand {
             jwtSecret: jwtSecret, partitions: common.partitions)
         configuration.presenceTTLMilliseconds = presenceTTLMilliseconds
         configuration.adminKey = adminKey
-        let app = try await buildGateway(configuration, logger: logger)
-        try await app.runService()
+        configuration.allowedOrigins = originList.map { $0 == "*" ? "*" : GatewayConfiguration.normalizedOrigin($0) ?? $0 }
+        configuration.staticDirectory = staticDirectory
+        configuration.heartbeatInterval = .milliseconds(heartbeatMilliseconds)
+        configuration.rateLimitFramesPerSecond = rateLimitFramesPerSecond
+        configuration.rateLimitBurst = rateLimitBurst
+        configuration.rateLimitConnectionsPerSecond = rateLimitConnectionsPerSecond
+        configuration.rateLimitConnectionBurst = rateLimitConnectionBurst
+        configuration.rateLimitExempt = rateLimitExemptList
+        configuration.enableTestEcho = enableTestEcho
+        try await buildGateway(configuration, logger: logger, stats: stats).run()
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSMonitoring
 import CSNotifier
 import CSServer
 import Logging
@@ -9,15 +10,22 @@ struct NotifierCommand: AsyncParsableCommand {
         commandName: "cs-notifier", abstract: "Consumes notification requests and pushes them to users.")
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var monitoring: MonitoringOptions
 
     @Option(name: .customLong("notifier-id"), help: "Unique id of this notifier (env CS_NOTIFIER_ID; default n-<host>-<pid>).")
     var notifierID: String = environment("CS_NOTIFIER_ID") ?? defaultProcessID("n")
 
     func run() async throws {
-        common.bootstrapLogging()
+        // Metrics created before the bootstrap would report nowhere: bootstrap first.
+        Monitoring.bootstrap()
+        let stats = ProcessStats(role: "notifier", id: notifierID)
+        common.bootstrapLogging(stats: stats)
         var logger = Logger(label: "cs-notifier")
         logger[metadataKey: "notifier"] = "\(notifierID)"
-        let configuration = NotifierConfiguration(redis: try common.redisConfiguration(clientName: notifierID), notifierID: notifierID)
+        var configuration = NotifierConfiguration(redis: try common.redisConfiguration(clientName: notifierID), notifierID: notifierID)
+        configuration.stats = stats
+        configuration.heartbeatInterval = .milliseconds(monitoring.heartbeatMilliseconds)
+        configuration.metricsAddress = monitoring.metricsPort.map { (monitoring.metricsHost, $0) }
         logger.notice("notifier starting")
         try await buildNotifier(configuration, logger: logger).run()
     }

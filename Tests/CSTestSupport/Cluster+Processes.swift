@@ -6,6 +6,10 @@ extension Cluster {
     @discardableResult
     public func startGateway(id: String, jwtSecret: String? = nil, extraArguments: [String] = []) async throws -> GatewayHandle {
         var lastError: (any Error)?
+        // Tests drive connections far faster than people type: no per-connection frame limit
+        // unless the test sets one (EndToEnd+RateLimits, EndToEnd+Hostile).
+        let given = configuration.extraGatewayArguments + extraArguments
+        let rateLimit = given.contains("--rate-limit-frames-per-second") ? [] : ["--rate-limit-frames-per-second", "0"]
         for attempt in 1...3 {
             let port = try FreePort.next()
             let name = attempt == 1 ? "gateway-\(id)" : "gateway-\(id)-attempt\(attempt)"
@@ -20,7 +24,7 @@ extension Cluster {
                     "--jwt-secret", jwtSecret ?? configuration.jwtSecret,
                     "--partitions", String(configuration.partitions),
                     "--log-level", configuration.logLevel,
-                ] + configuration.extraGatewayArguments + extraArguments
+                ] + rateLimit + given
             )
             let handle = GatewayHandle(id: id, port: port, process: process)
             lock.withLock { _gateways.append(handle) }

@@ -136,7 +136,8 @@ extension GatewayContext {
         return capacity
     }
 
-    private static func render(_ agent: AgentRecord, load: Int) -> String {
+    /// An agent as the API shows it (sign-in and the agents API); `load` only in the latter.
+    static func render(_ agent: AgentRecord, load: Int?) -> String {
         var json = JSONText()
         json.raw("{")
         json.field("id", agent.id, first: true)
@@ -145,7 +146,7 @@ extension GatewayContext {
         json.key("skills")
         json.raw("[" + agent.skills.map(Self.quoted).joined(separator: ",") + "]")
         json.field("maxConversations", agent.maxConversations)
-        json.field("load", load)
+        if let load { json.field("load", load) }
         json.raw("}")
         return json.text
     }

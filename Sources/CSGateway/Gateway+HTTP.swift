@@ -76,14 +76,8 @@ extension GatewayContext {
         json.field("token", token, first: true)
         json.field("expiresAt", Self.iso8601(expiresAt))
         json.key("agent")
-        json.raw("{")
-        json.field("id", agent.id, first: true)
-        json.field("name", agent.name)
-        json.field("role", agent.role.rawValue)
-        json.key("skills")
-        json.raw("[" + agent.skills.map(Self.quoted).joined(separator: ",") + "]")
-        json.field("maxConversations", agent.maxConversations)
-        json.raw("}}")
+        json.raw(Self.render(agent, load: nil))
+        json.raw("}")
         return Self.json(.ok, json.text)
     }
 

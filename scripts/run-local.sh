@@ -2,7 +2,7 @@
 # Runs a complete local system for development:
 #   redis-server (AOF on) on 127.0.0.1:6390 with its data in run/redis (not the system service),
 #   one cs-gateway on 127.0.0.1:8080, one cs-dispatcher, one cs-notifier,
-#   and a demo agent `demo` / password `demo`.
+#   a demo agent `demo` / password `demo` and a demo supervisor `supervisor` / password `demo`.
 # Logs go to run/logs/ and are tailed here; Ctrl-C stops everything.
 #
 # Environment: CS_BIN_DIR (default: `swift build --show-bin-path`), CS_LOCAL_REDIS_PORT (6390),
@@ -137,6 +137,9 @@ else
         --id demo --name "Demo Agent" --password demo --skills default --max 5
     echo "created demo agent"
 fi
+# A demo supervisor for the dashboard (skill `supervision`, so no customer is routed to it).
+"$BIN_DIR/cs-admin" agent add --if-missing \
+    --id supervisor --name "Demo Supervisor" --password demo --role supervisor --skills supervision --max 1 >/dev/null
 
 cat <<EOF
 
@@ -149,7 +152,7 @@ cat <<EOF
  In a browser:
    Customer widget (demo page)   $BASE_URL/
    Agent console                 $BASE_URL/agent     (agent "demo", password "demo")
-   Supervisor dashboard          $BASE_URL/admin     (a supervisor: cs-admin agent add --role supervisor ...)
+   Supervisor dashboard          $BASE_URL/admin     (supervisor "supervisor", password "demo")
 
  Customer: get a visitor token
    curl -s -X POST $BASE_URL/v1/visitor/session -H 'Content-Type: application/json' -d '{"name":"Ann"}'

@@ -47,6 +47,11 @@ def eventually(check, timeout=WAIT_SECONDS, what='condition'):
     raise AssertionError(f'timed out waiting for {what}' + (f' (last error: {last})' if last else ''))
 
 
+def clear_local_storage(driver, origin):
+    """Empties `origin`'s localStorage through the DevTools protocol, without loading a page."""
+    driver.execute_cdp_cmd('Storage.clearDataForOrigin', {'origin': origin, 'storageTypes': 'local_storage'})
+
+
 def screenshot(driver, name):
     os.makedirs(OUTPUT, exist_ok=True)
     driver.save_screenshot(os.path.join(OUTPUT, f'{name}.png'))
@@ -146,8 +151,14 @@ class AgentConsole(StaffPage):
         return int(badges[0].text) if badges else 0
 
     def open_conversation(self, customer_name):
-        item = eventually(lambda: self.list_item(customer_name), what=f'conversation with {customer_name!r}')
-        item.click()
+        # The list is redrawn as frames arrive: find and click in one retried step.
+        def click():
+            item = self.list_item(customer_name)
+            if item is None:
+                return False
+            item.click()
+            return True
+        eventually(click, what=f'conversation with {customer_name!r}')
         eventually(lambda: self.find('#conversation-title').text == customer_name, what='conversation view')
 
     def messages(self):

@@ -9,7 +9,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import AgentConsole, StaffPage, WidgetPage, console_errors, eventually, new_driver, no_alert, screenshot
+from browser import AgentConsole, StaffPage, WidgetPage, clear_local_storage, console_errors, eventually, new_driver, no_alert, screenshot
 from cluster import Cluster
 
 XSS_NAME = '<img src=x onerror="alert(1)">Mallory'
@@ -48,8 +48,10 @@ class ChatTests(unittest.TestCase):
     def new_customer(self, name):
         """A fresh visitor (empty localStorage) who opens the widget and starts a chat."""
         driver = self.customer_driver
+        # Empty the origin's storage before the widget loads (clearing it afterwards raced with
+        # the widget reading the previous session).
+        clear_local_storage(driver, self.customer_url)
         driver.get(self.customer_url + '/')
-        driver.execute_script('localStorage.clear()')
         widget = WidgetPage(driver, self.customer_url)
         widget.open()
         widget.start(name)
@@ -104,8 +106,10 @@ class ChatTests(unittest.TestCase):
     def test_keyboard_only(self):
         """Tab reaches the launcher, Enter opens the panel with the focus in it, Escape closes it."""
         driver = self.customer_driver
+        # Empty the origin's storage before the widget loads (clearing it afterwards raced with
+        # the widget reading the previous session).
+        clear_local_storage(driver, self.customer_url)
         driver.get(self.customer_url + '/')
-        driver.execute_script('localStorage.clear()')
         widget = WidgetPage(driver, self.customer_url)
         eventually(lambda: widget.find('.launcher').is_displayed(), what='launcher')
         keys = ActionChains(driver)

@@ -30,9 +30,9 @@ public struct GatewayConfiguration: Sendable {
     /// Folder of the web pages (widget, agent console, dashboard); nil: the copy bundled with the
     /// executable (`customer-service_CSGateway.resources/Public` next to it).
     public var staticDirectory: String?
-    /// Frames per second one WebSocket connection may send, sustained (token bucket; 0: no limit,
-    /// the default; 20 recommended, docs/reliability.md). A frame over it gets `rate_limited` and
-    /// is not processed (docs/protocol.md).
+    /// Frames per second one WebSocket connection may send, sustained (token bucket; 0: no limit;
+    /// docs/reliability.md). A frame over it gets `rate_limited` and is not processed
+    /// (docs/protocol.md).
     public var rateLimitFramesPerSecond: Double = 20
     /// Frames a connection may send at once above the sustained rate; 3 × burst frames dropped
     /// within 10 s close the connection with 4008.

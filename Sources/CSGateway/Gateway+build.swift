@@ -31,7 +31,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
         inbound: InboundPublisher(redis: redis, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
         passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger,
-        stats: stats, drain: DrainState()
+        stats: stats, drain: DrainState(), connectionLimiter: GatewayConnectionLimiter(configuration)
     )
     let router = Router(context: GatewayRequestContext.self)
     context.addWidgetCORS(to: router)

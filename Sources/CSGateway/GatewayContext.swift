@@ -22,4 +22,6 @@ struct GatewayContext: Sendable {
     let stats: ProcessStats
     /// Set once a graceful shutdown starts.
     let drain: DrainState
+    /// New connections per client address (`--rate-limit-connections-per-second`).
+    let connectionLimiter: GatewayConnectionLimiter
 }

@@ -31,7 +31,7 @@ struct WebSocketSession {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         // Rate limit: new connections per client address; over it, `rate_limited` and close 4008.
-        if let remoteAddress, !GatewayConnectionLimiter.of(gateway.configuration).admit(remoteAddress) {
+        if let remoteAddress, !gateway.connectionLimiter.admit(remoteAddress) {
             logger.info("refused connection: too many new connections from the address", metadata: ["address": "\(remoteAddress)"])
             try await Self.refuse(outbound, ChatError(.rateLimited, "too many new connections; reconnect later"), close: .rateLimited)
             return

@@ -46,6 +46,11 @@ extension EndToEnd {
             for name in [#"cs_messages_in_total{role="gateway"}"#, #"cs_connections{role="gateway"} 2"#, "cs_delivery_latency_seconds_bucket"] {
                 #expect(gatewayMetrics.bodyText.contains(name), "gateway /metrics lacks \(name):\n\(gatewayMetrics.bodyText.prefix(2000))")
             }
+            // The committed messages written to the two clients were timed (commit → socket).
+            let delivered = gatewayMetrics.bodyText.split(separator: "\n")
+                .first { $0.hasPrefix(#"cs_delivery_latency_seconds_count{role="gateway"}"#) }
+                .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0
+            #expect(delivered >= 2, "chat messages delivered should be timed: \(delivered)")
             let monitor = GatewayHTTP(baseURL: URL(string: "http://127.0.0.1:\(metricsPort)")!)
             let dispatcherMetrics = try await monitor.get("/metrics")
             for name in [#"cs_messages_out_total{role="dispatcher"}"#, "cs_commit_latency_seconds_bucket", "cs_queue_waiting", #"cs_stream_lag{role="dispatcher"}"#] {

@@ -68,18 +68,33 @@ final class ConversationStore {
         _ frame: CommittedFrame, to state: ConversationState, dedupID: String, recipients: [String],
         alternative: (suffix: String, recipients: [String])? = nil
     ) async throws -> (isNew: Bool, seq: Int) {
-        let reply = try await redis.evalScript(
-            ConversationScripts.append,
-            keys: [.init(RedisKeys.conversation(state.id)), .init(RedisKeys.conversationLog(state.id)), .init(RedisKeys.conversationDedup(state.id))],
-            arguments: [
+        let (keys, arguments) = Self.appendArguments(
+            frame, to: state, dedupID: dedupID, recipients: recipients, alternative: alternative, configuration: configuration)
+        let reply = try await redis.evalScript(ConversationScripts.append, keys: keys, arguments: arguments)
+        let (isNew, seq) = try Self.appendResult(reply)
+        if isNew { configuration.stats.messageOut() }
+        return (isNew, seq)
+    }
+
+    static func appendArguments(
+        _ frame: CommittedFrame, to state: ConversationState, dedupID: String, recipients: [String],
+        alternative: (suffix: String, recipients: [String])?, configuration: DispatcherConfiguration
+    ) -> (keys: [RedisArgument], arguments: [RedisArgument]) {
+        (
+            [.init(RedisKeys.conversation(state.id)), .init(RedisKeys.conversationLog(state.id)), .init(RedisKeys.conversationDedup(state.id))],
+            [
                 .init(dedupID), .init(frame.prefix), .init(frame.suffix), .init(configuration.historyMaxLength),
                 .init(configuration.dedupTTLSeconds), .init(recipients.map(RedisKeys.userChannel).joined(separator: " ")),
                 .init(alternative?.suffix ?? ""), .init(alternative?.recipients.map(RedisKeys.userChannel).joined(separator: " ") ?? ""),
-            ])
+            ]
+        )
+    }
+
+    static func appendResult(_ reply: RESPValue) throws -> (isNew: Bool, seq: Int) {
+        if let error = reply.redisError { throw error }
         guard let values = reply.array, values.count == 2, let isNew = values[0].int, let seq = values[1].int else {
             throw RedisError(code: .protocolError, message: "unexpected append reply")
         }
-        if isNew == 1 { configuration.stats.messageOut() }
         return (isNew == 1, seq)
     }
 

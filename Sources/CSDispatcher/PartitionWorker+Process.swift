@@ -6,11 +6,14 @@ import Logging
 extension PartitionWorker {
     /// Carries out what `ConversationRules` decides for one entry. Every step is idempotent, so
     /// an entry processed again after a crash commits nothing twice.
-    func process(id entryID: String, fields: [String: String]?, store: ConversationStore) async throws {
+    ///
+    /// A chat message to an assigned conversation only queues its append in `batch` and returns
+    /// true (deferred); anything else first flushes the batch, so effects keep the stream's order.
+    func process(id entryID: String, fields: [String: String]?, store: ConversationStore, batch: inout AppendBatch) async throws -> Bool {
         guard let fields else {
             // Deleted (XDEL) while pending: nothing left to process or to keep; it is acknowledged.
             logger.warning("skipping deleted inbound entry", metadata: ["entry": "\(entryID)"])
-            return
+            return false
         }
         // Undecodable: the caller moves it to the dead letters at once (no retry can fix it).
         guard let entry = InboundEntry(fields: fields) else { throw MalformedInboundEntry() }
@@ -25,11 +28,19 @@ extension PartitionWorker {
         let now = nowMilliseconds()
         let acceptedAt = entryID.split(separator: "-").first.flatMap { Int($0) } ?? now
         configuration.stats.messageIn()
+        let decision = ConversationRules.decide(entry, conversation: conversation, acceptedAt: acceptedAt)
+        if case .commit(let state) = decision, state.status == .assigned, !(entry.role.isStaff && state.firstResponseAt == nil) {
+            store.appendLater(
+                messageFrame(entry, in: state, now: now), to: state, dedupID: messageDedupID(entry), recipients: state.recipients,
+                entryID: entryID, acceptedAt: acceptedAt, batch: &batch)
+            return true
+        }
+        try await store.flush(&batch)
         defer {
             // Accepted by a gateway → committed here (the gateway's Redis clock against ours).
             if entry.kind == .message { configuration.stats.latency.recordMilliseconds(max(0, nowMilliseconds() - acceptedAt)) }
         }
-        switch ConversationRules.decide(entry, conversation: conversation, acceptedAt: acceptedAt) {
+        switch decision {
         case .reject(let error):
             try await reply(error, to: entry)
         case .open(let skill):
@@ -85,6 +96,7 @@ extension PartitionWorker {
         case .ignore:
             break
         }
+        return false
     }
 
     /// Records a conversation's routing: assigned to an agent now, or waiting in its skill's queue.
@@ -121,12 +133,18 @@ extension PartitionWorker {
         try await store.recordFirst(.assignment, of: &state, now: now)
     }
 
-    private func commitMessage(_ entry: InboundEntry, to state: ConversationState, store: ConversationStore, now: Int) async throws {
+    private func messageFrame(_ entry: InboundEntry, in state: ConversationState, now: Int) -> CommittedFrame {
         let from = Participant(id: entry.userID, role: entry.role, name: entry.userName)
-        let frame = CommittedFrame.message(
+        return CommittedFrame.message(
             conversationID: state.id, clientMessageID: entry.clientMessageID, from: from, body: entry.body, timestamp: now,
             email: entry.email.isEmpty ? nil : entry.email)
-        try await store.append(frame, to: state, dedupID: "m:" + entry.userID + ":" + entry.clientMessageID, recipients: state.recipients)
+    }
+
+    /// A retry of a message (same client message id from the same user) commits nothing new.
+    private func messageDedupID(_ entry: InboundEntry) -> String { "m:" + entry.userID + ":" + entry.clientMessageID }
+
+    private func commitMessage(_ entry: InboundEntry, to state: ConversationState, store: ConversationStore, now: Int) async throws {
+        try await store.append(messageFrame(entry, in: state, now: now), to: state, dedupID: messageDedupID(entry), recipients: state.recipients)
         if entry.role.isStaff && state.firstResponseAt == nil {
             var state = state
             try await store.recordFirst(.response, of: &state, now: now)

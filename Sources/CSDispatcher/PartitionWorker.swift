@@ -29,59 +29,46 @@ struct PartitionWorker {
         // Failures of entries that are about the entry (see `DeadLetters.isEntryFailure`), by
         // entry id; an entry leaves for the dead letters at `maxAttempts`.
         var failures: [String: Int] = [:]
+        // Finished entries travel with the next read (one round trip for both).
+        var acknowledgement = Acknowledgement()
         logger.info("partition acquired")
         while lease.mayProcess && !Task.isCancelled {
             do {
                 if recovering {
+                    // Acknowledge first: XAUTOCLAIM would hand finished entries back to us.
+                    try await send(&acknowledgement, with: [], on: reader)
                     try await claimPending(reader)
                 }
-                let entries = try await read(reader, pending: recovering)
+                let entries = try await read(reader, pending: recovering, acknowledging: &acknowledgement)
                 if recovering && entries.isEmpty {
                     recovering = false
                     continue
                 }
-                var done: [RedisArgument] = []
+                var finished: Set<String> = []
+                var batch = AppendBatch()
                 var failure: (any Error)?
                 for (id, fields) in entries {
                     guard lease.mayProcess else { break }
                     do {
-                        try await process(id: id, fields: fields, store: store)
-                        if !failures.isEmpty { failures[id] = nil }
-                        done.append(.init(id))
-                    } catch let error where DeadLetters.isEntryFailure(error) {
-                        let attempts = error is MalformedInboundEntry ? 1 : failures[id, default: 0] + 1
-                        failures[id] = attempts
-                        guard error is MalformedInboundEntry || attempts >= configuration.maxAttempts else {
-                            logger.warning(
-                                "inbound entry failed; retrying",
-                                metadata: [
-                                    "entry": "\(id)", "attempt": "\(attempts)", "maxAttempts": "\(configuration.maxAttempts)",
-                                    "error": "\(DeadLetters.describe(error, fields: fields))",
-                                ])
-                            failure = EntryRetry(underlying: error)
-                            break
-                        }
-                        // Moved and acknowledged in one step; the next entries go on.
-                        do {
-                            try await deadLetter(entryID: id, fields: fields, error: error, attempts: attempts)
-                        } catch {
-                            failure = error
-                            break
-                        }
-                        failures[id] = nil
-                    } catch {
-                        failure = error
+                        if try await !process(id: id, fields: fields, store: store, batch: &batch) { finished.insert(id) }
+                    } catch let batchFailure as AppendBatch.Failure {
+                        failure = await settle(batchFailure, in: entries, failures: &failures)
                         break
+                    } catch {
+                        failure = await settle(error, entryID: id, fields: fields, failures: &failures)
+                        if failure != nil { break }
                     }
                 }
-                // Acknowledge what is finished even when a later entry failed: only that entry
-                // and the ones after it are read again.
-                if let last = done.last {
-                    _ = try await redis.pipeline([
-                        ["XACK", .init(stream), .init(RedisKeys.dispatcherGroup)] + done,
-                        ["XTRIM", .init(stream), "MINID", "~", last],
-                    ])
+                if failure == nil && lease.mayProcess {
+                    do {
+                        try await store.flush(&batch)
+                    } catch {
+                        failure = await settle(error, in: entries, failures: &failures)
+                    }
                 }
+                finished.formUnion(batch.committed)
+                if !failures.isEmpty { for id in finished { failures[id] = nil } }
+                acknowledgement.add(entries.map(\.0).filter(finished.contains))
                 if let failure { throw failure }
                 backoff = .milliseconds(100)
             } catch {
@@ -94,8 +81,48 @@ struct PartitionWorker {
                 backoff = min(backoff * 2, .seconds(2))
             }
         }
+        do {
+            try await send(&acknowledgement, with: [], on: reader)
+        } catch {
+            logger.warning("finished entries left unacknowledged; they will be processed again", metadata: ["error": "\(error)"])
+        }
         await reader.close()
         logger.info("partition released", metadata: ["stopRequested": "\(lease.isStopRequested)"])
+    }
+
+    /// What a failed entry means for the batch: nil when it moved to the dead letters (go on with
+    /// the next entry), else the error that stops the batch (its entries are read again).
+    private func settle(_ error: any Error, entryID id: String, fields: [String: String]?, failures: inout [String: Int]) async -> (any Error)? {
+        guard DeadLetters.isEntryFailure(error) else { return error }
+        let isMalformed = error is MalformedInboundEntry
+        let attempts = isMalformed ? 1 : failures[id, default: 0] + 1
+        failures[id] = attempts
+        guard isMalformed || attempts >= configuration.maxAttempts else {
+            logger.warning(
+                "inbound entry failed; retrying",
+                metadata: [
+                    "entry": "\(id)", "attempt": "\(attempts)", "maxAttempts": "\(configuration.maxAttempts)",
+                    "error": "\(DeadLetters.describe(error, fields: fields))",
+                ])
+            return EntryRetry(underlying: error)
+        }
+        // Moved and acknowledged in one step.
+        do {
+            try await deadLetter(entryID: id, fields: fields, error: error, attempts: attempts)
+        } catch {
+            return error
+        }
+        failures[id] = nil
+        return nil
+    }
+
+    /// A failed batch append (`AppendBatch.Failure`) names its own entry; the appends queued after
+    /// it were dropped, so the batch always stops and its unacknowledged entries are read again.
+    private func settle(_ error: any Error, in entries: [(String, [String: String]?)], failures: inout [String: Int]) async -> any Error {
+        guard let failure = error as? AppendBatch.Failure else { return error }
+        let fields = entries.first { $0.0 == failure.entryID }?.1
+        return await settle(failure.underlying, entryID: failure.entryID, fields: fields, failures: &failures)
+            ?? EntryRetry(underlying: failure.underlying)
     }
 
     /// An entry failed below `maxAttempts` (already logged): read it again after the backoff.
@@ -117,20 +144,40 @@ struct PartitionWorker {
         } while cursor != "0-0"
     }
 
-    /// Our pending entries (`0`) while recovering, else new ones (`>`, blocking).
-    private func read(_ reader: RedisClient, pending: Bool) async throws -> [(String, [String: String]?)] {
+    /// Our pending entries (`0`) while recovering, else new ones (`>`, blocking), sent in one
+    /// pipeline after the acknowledgement of the entries finished before.
+    private func read(
+        _ reader: RedisClient, pending: Bool, acknowledging acknowledgement: inout Acknowledgement
+    ) async throws -> [(String, [String: String]?)] {
         var command: [RedisArgument] = [
             "XREADGROUP", "GROUP", .init(RedisKeys.dispatcherGroup), .init(configuration.dispatcherID),
             "COUNT", .init(configuration.batchSize),
         ]
         if !pending { command += ["BLOCK", .init(configuration.blockMilliseconds)] }
         command += ["STREAMS", .init(stream), pending ? "0" : ">"]
-        let reply = try await reader.send(command)
-        guard let streams = reply.array, let entries = streams.first?.array?.last?.array else { return [] }
+        let reply = try await send(&acknowledgement, with: [command], on: reader)
+        if let error = reply?.redisError { throw error }
+        guard let streams = reply?.array, let entries = streams.first?.array?.last?.array else { return [] }
         return entries.compactMap { entry in
             guard let parts = entry.array, let id = parts.first?.string else { return nil }
             // A nil field list is an entry deleted while pending: acknowledge it and move on.
             return (id, parts.count > 1 && !parts[1].isNull ? parts[1].fieldMap : nil)
         }
+    }
+
+    /// Sends XACK (and, at most once a second, XTRIM) for the finished entries, followed by
+    /// `commands` in the same pipeline; returns the last command's reply.
+    @discardableResult
+    private func send(
+        _ acknowledgement: inout Acknowledgement, with commands: [[RedisArgument]], on reader: RedisClient
+    ) async throws -> RESPValue? {
+        let acknowledging = acknowledgement.commands(stream: stream)
+        guard !(acknowledging.isEmpty && commands.isEmpty) else { return nil }
+        let replies = try await reader.pipeline(acknowledging + commands)
+        for reply in replies.prefix(acknowledging.count) {
+            if let error = reply.redisError { throw error }
+        }
+        acknowledgement.sent(trimmed: acknowledging.count > 1)
+        return commands.isEmpty ? nil : replies.last
     }
 }

@@ -9,13 +9,13 @@ extension GatewayContext {
     /// HTTP endpoints of docs/api.md.
     func addHTTPRoutes(to router: Router<GatewayRequestContext>) {
         router.get("/healthz") { _, _ in
-            Self.json(.ok, #"{"status":"ok","gatewayId":"# + Self.quoted(configuration.gatewayID) + "}")
+            Self.json(.ok, #"{"status":"ok","gatewayId":"# + Self.quoted(self.configuration.gatewayID) + "}")
         }
         router.get("/readyz") { _, _ in
             // A draining gateway takes no new clients: the balancer should send them elsewhere.
             if self.drain.isDraining { return Self.error(.serviceUnavailable, ChatError(.unavailable, "draining")) }
             do {
-                _ = try await redis.send("PING")
+                _ = try await self.redis.send("PING")
                 return Self.json(.ok, #"{"status":"ready"}"#)
             } catch {
                 return Self.error(.serviceUnavailable, ChatError(.unavailable, "redis unreachable"))

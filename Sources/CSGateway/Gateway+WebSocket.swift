@@ -31,14 +31,14 @@ extension GatewayContext {
             let participant: Participant
             do {
                 guard let token, !token.isEmpty else { throw ChatError(.unauthorized, "token is missing") }
-                participant = try await tokens.verify(token)
+                participant = try await self.tokens.verify(token)
             } catch {
                 let chatError = error as? ChatError ?? ChatError(.unauthorized, "invalid token")
                 context.logger.info("refused connection", metadata: ["reason": "\(chatError.message)"])
                 try await WebSocketSession.refuse(outbound, chatError, close: .unauthorized)
                 return
             }
-            let connectionID = configuration.gatewayID + "." + Identifier.random(10)
+            let connectionID = self.configuration.gatewayID + "." + Identifier.random(10)
             var logger = context.logger
             logger[metadataKey: "conn"] = "\(connectionID)"
             // `resume=<conversationId>:<lastSeq>,...` replays before any live entry goes out.

@@ -4,7 +4,10 @@ import CSServer
 import Logging
 
 /// The parts of a running gateway that request handlers share.
-struct GatewayContext: Sendable {
+///
+/// A class, not a struct: every connection's tasks hold it, and a reference keeps their async
+/// frames (gateway memory per idle connection, docs/benchmarks.md) small.
+final class GatewayContext: Sendable {
     let configuration: GatewayConfiguration
     let redis: RedisClient
     let registry: ConnectionRegistry
@@ -24,4 +27,28 @@ struct GatewayContext: Sendable {
     let drain: DrainState
     /// New connections per client address (`--rate-limit-connections-per-second`).
     let connectionLimiter: GatewayConnectionLimiter
+
+    init(
+        configuration: GatewayConfiguration, redis: RedisClient, registry: ConnectionRegistry, subscriptions: SubscriptionManager,
+        presence: PresenceHeartbeat, inbound: InboundPublisher, tokens: TokenService, agents: AgentDirectory, passwords: PasswordHasher,
+        routing: RoutingClient, views: ConversationViews, notifications: NotificationService, logger: Logger, stats: ProcessStats,
+        drain: DrainState, connectionLimiter: GatewayConnectionLimiter
+    ) {
+        self.configuration = configuration
+        self.redis = redis
+        self.registry = registry
+        self.subscriptions = subscriptions
+        self.presence = presence
+        self.inbound = inbound
+        self.tokens = tokens
+        self.agents = agents
+        self.passwords = passwords
+        self.routing = routing
+        self.views = views
+        self.notifications = notifications
+        self.logger = logger
+        self.stats = stats
+        self.drain = drain
+        self.connectionLimiter = connectionLimiter
+    }
 }

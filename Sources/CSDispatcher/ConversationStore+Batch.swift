@@ -1,0 +1,46 @@
+import CSCore
+import CSRedis
+import CSServer
+
+extension ConversationStore {
+    /// Queues the append of `frame` in `batch` instead of sending it now (see `AppendBatch`).
+    func appendLater(
+        _ frame: CommittedFrame, to state: ConversationState, dedupID: String, recipients: [String],
+        entryID: String, acceptedAt: Int, batch: inout AppendBatch
+    ) {
+        let (keys, arguments) = Self.appendArguments(
+            frame, to: state, dedupID: dedupID, recipients: recipients, alternative: nil, configuration: configuration)
+        batch.add(entryID: entryID, acceptedAt: acceptedAt, command: ConversationScripts.append.evalshaCommand(keys: keys, arguments: arguments))
+    }
+
+    /// Sends the batch's queued appends as one pipeline and moves their entries to `committed`.
+    ///
+    /// - Throws: `AppendBatch.Failure` for the first append that failed (those before it are
+    ///   committed, those after it are dropped from the batch and processed again later).
+    func flush(_ batch: inout AppendBatch) async throws {
+        let pending = batch.takePending()
+        guard !pending.isEmpty else { return }
+        var replies: [RESPValue]
+        do {
+            replies = try await redis.pipeline(pending.map(\.command))
+            // After a Redis restart the script cache is empty: every append answered NOSCRIPT and
+            // none ran (one pipeline is never interleaved with other commands), so load and resend.
+            if let first = replies.firstIndex(where: { $0.redisError?.redisErrorPrefix == "NOSCRIPT" }) {
+                try await redis.loadScripts([ConversationScripts.append])
+                replies = Array(replies[..<first]) + (try await redis.pipeline(pending[first...].map(\.command)))
+            }
+        } catch {
+            throw AppendBatch.Failure(entryID: pending[0].entryID, underlying: error)
+        }
+        let now = nowMilliseconds()
+        for (item, reply) in zip(pending, replies) {
+            do {
+                if try Self.appendResult(reply).isNew { configuration.stats.messageOut() }
+            } catch {
+                throw AppendBatch.Failure(entryID: item.entryID, underlying: error)
+            }
+            configuration.stats.latency.recordMilliseconds(max(0, now - item.acceptedAt))
+            batch.committed.append(item.entryID)
+        }
+    }
+}

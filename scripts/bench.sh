@@ -14,7 +14,9 @@
 # customer at maximum throughput), BENCH_SECONDS (15 measured per chat run), BENCH_WARMUP (3),
 # BENCH_SWEEP (fractions of the maximum for the latency curve), BENCH_IDLE (50000 idle
 # connections over BENCH_IDLE_GATEWAYS=3 gateways), BENCH_STORM (20000) / BENCH_STORM_BURST (2000)
-# over 2 gateways, BENCH_BROADCAST (10000) over 2 gateways, BENCH_SCENARIOS (which to run).
+# over 2 gateways, BENCH_BROADCAST (50000) over
+# BENCH_BROADCAST_GATEWAYS=3 gateways (the goal says 2, but one process holds at most ~19,900
+# sockets here: the hard open-file limit is 20,000 and cannot be raised in this container), BENCH_SCENARIOS (which to run).
 # Others: CS_BENCH_SCRATCH (build folder), BENCH_OUT (raw results), BENCH_NO_DOCS=1 (do not
 # rewrite docs/), BENCH_SKIP_BUILD=1, BENCH_QUIET_WAIT (seconds to wait, before each scenario, for
 # other work on the machine to drop below 30 % CPU; default 30; each result records the CPU that
@@ -35,7 +37,8 @@ IDLE="${BENCH_IDLE:-50000}"
 IDLE_GATEWAYS="${BENCH_IDLE_GATEWAYS:-3}"
 STORM="${BENCH_STORM:-20000}"
 STORM_BURST="${BENCH_STORM_BURST:-2000}"
-BROADCAST="${BENCH_BROADCAST:-10000}"
+BROADCAST="${BENCH_BROADCAST:-50000}"
+BROADCAST_GATEWAYS="${BENCH_BROADCAST_GATEWAYS:-3}"
 SCENARIOS="${BENCH_SCENARIOS:-ceiling chat idle storm broadcast}"
 RUN_DIR="$BENCH_OUT/run"
 mkdir -p "$BENCH_OUT" "$RUN_DIR"
@@ -215,7 +218,7 @@ fi
 
 # --- 5. broadcast ---------------------------------------------------------------------------------
 if [[ " $SCENARIOS " == *" broadcast "* ]]; then
-    start_system broadcast 2 1 1
+    start_system broadcast "$BROADCAST_GATEWAYS" 1 1
     loadgen broadcast broadcast --connections "$BROADCAST" --burst 2000 --broadcasts 20
     stop_system
 fi

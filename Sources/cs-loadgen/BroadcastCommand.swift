@@ -1,14 +1,16 @@
 import ArgumentParser
 import CSCore
 import CSRedis
+import CSServer
 import Foundation
 import Logging
 
 /// `cs-loadgen broadcast`: N connections, M broadcasts, latency until the last connection has each.
 ///
-/// A broadcast is a request on the notifier's stream (`cs:{notify}:in`), the way the notifier
-/// feature is to receive announcements; the fields are configurable because that API is not
-/// final. When nothing arrives within --probe-timeout the result is `skipped`, never a number.
+/// A broadcast is an announcement to everyone, created the way `POST /v1/notifications` creates
+/// it (`NotificationService.create`: a request on `cs:{notify}:in`); cs-notifier stores it and
+/// sends one PUBLISH that every gateway fans out to its connections. When nothing arrives within
+/// --probe-timeout the result is `skipped`, never a number.
 struct BroadcastCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broadcast",
@@ -29,14 +31,15 @@ struct BroadcastCommand: AsyncParsableCommand {
     @Option(name: .customLong("probe-timeout"), help: "Seconds to wait for the probe broadcast before reporting `skipped`.")
     var probeTimeout: Double = 3
 
-    @Option(name: .customLong("request-field"), help: "name=value of the notifier request ({text} = the marked text); repeat. Default: k=announcement audience=all text={text}.")
-    var requestFields: [String] = []
+    @Option(help: "Audience of the announcements: all, customers, agents (the load connections are customers).")
+    var audience: String = "all"
 
     func run() async throws {
         SystemLimits.raiseOpenFileLimit()
         var result = ScenarioResult(scenario: "broadcast")
         result.parameters = ["connections": "\(fleet.connections)", "broadcasts": "\(broadcasts)", "gateways": options.gateways.joined(separator: ",")]
         let redis = RedisClient(configuration: try options.redisConfiguration(), logger: Logger(label: "cs-loadgen"))
+        let notifications = NotificationService(redis: redis)
         let workers = try WorkerFleet(total: fleet.connections, perProcess: fleet.effectivePerProcess, burst: fleet.burst, options: options)
         var progress = ProgressLine(interval: options.progressInterval)
         let connected = FleetSummary(await workers.waitConnected(progress: &progress, label: "broadcast", total: fleet.connections))
@@ -44,15 +47,15 @@ struct BroadcastCommand: AsyncParsableCommand {
         var metrics = BroadcastMetrics(connections: fleet.connections, opened: connected.opened, gateways: options.gateways.count)
         do {
             let statsBefore = try await RedisCommandStats.read(redis)
-            let probe = try await send(runID + "p0", redis: redis, workers: workers, expected: connected.opened, timeout: probeTimeout)
+            let probe = try await send(runID + "p0", notifications: notifications, workers: workers, expected: connected.opened, timeout: probeTimeout)
             if probe.received == 0 {
                 result.status = "skipped"
                 result.notes.append(
-                    "not measurable until the notifier issue lands: no connection received a broadcast request XADDed to \(RedisKeys.notifyStream) within \(probeTimeout) s (today's cs-notifier only logs and acknowledges requests)")
+                    "no connection received the probe announcement within \(probeTimeout) s: is cs-notifier running against this Redis?")
             } else {
                 let latency = LatencyRecorder()
                 for index in 1...max(broadcasts, 1) {
-                    let outcome = try await send(runID + "b\(index)", redis: redis, workers: workers, expected: connected.opened, timeout: timeout)
+                    let outcome = try await send(runID + "b\(index)", notifications: notifications, workers: workers, expected: connected.opened, timeout: timeout)
                     metrics.sent += 1
                     if outcome.received >= connected.opened, let last = outcome.last {
                         metrics.complete += 1
@@ -80,23 +83,17 @@ struct BroadcastCommand: AsyncParsableCommand {
     }
 
     private func send(
-        _ id: String, redis: RedisClient, workers: WorkerFleet, expected: Int, timeout: Double
+        _ id: String, notifications: NotificationService, workers: WorkerFleet, expected: Int, timeout: Double
     ) async throws -> (sentAt: UInt64, received: Int, last: UInt64?) {
-        let text = BroadcastMarker.text(id: id)
-        let fields = requestFields.isEmpty ? ["k=announcement", "audience=all", "text={text}"] : requestFields
-        var command: [RedisArgument] = ["XADD", .init(RedisKeys.notifyStream), "*"]
-        for field in fields {
-            let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
-            command += [.init(parts[0]), .init(parts.count > 1 ? parts[1].replacingOccurrences(of: "{text}", with: text) : "")]
-        }
+        let request = NotificationService.Request(audience: audience, title: "Load test", body: BroadcastMarker.text(id: id))
         let sentAt = MonotonicClock.now()
-        _ = try await redis.send(command)
+        _ = try await notifications.create(request, by: "cs-loadgen")
         let reports = await workers.waitBroadcast(id, expected: expected, timeout: timeout)
         return (sentAt, reports.reduce(0) { $0 + ($1.count ?? 0) }, reports.compactMap(\.last).max())
     }
 }
 
-/// Fan-out of broadcasts (latency: XADD of the request → the last connection received it, µs).
+/// Fan-out of broadcasts (latency: the request created → the last connection received it, µs).
 struct BroadcastMetrics: Codable, Sendable {
     var connections: Int
     var opened: Int

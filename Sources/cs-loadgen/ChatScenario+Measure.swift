@@ -54,8 +54,7 @@ extension ChatScenario {
         var redisReport: RedisCommandsReport?
         if let redisBefore, let redisAfter {
             redisReport = RedisCommandsReport(
-                delta: redisAfter.since(redisBefore), messages: after.delivered - before.delivered,
-                acceptedMessages: after.acked - before.acked)
+                delta: redisAfter.since(redisBefore), messages: after.delivered - before.delivered)
         }
         let delivered = after.delivered - before.delivered
         result.chat = ChatMetrics(

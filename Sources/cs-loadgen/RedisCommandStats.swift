@@ -3,7 +3,7 @@ import CSRedis
 /// Calls per command from `INFO commandstats`, to count Redis commands per chat message.
 ///
 /// Redis counts every command it executes there, including the ones a Lua script runs with
-/// `redis.call`; ``clientSent(acceptedMessages:)`` estimates what clients sent themselves.
+/// `redis.call`; ``clientSent()`` estimates what clients sent themselves.
 struct RedisCommandStats: Sendable {
     var calls: [String: Int]
 
@@ -42,11 +42,11 @@ struct RedisCommandStats: Sendable {
     ]
 
     /// Estimated commands sent by clients (round-trip commands, not those run inside scripts):
-    /// every command that no script calls, plus one XADD per message the gateway accepted.
-    /// Top-level uses of script commands other than XADD (rare once conversations are cached)
-    /// are not counted, so this is a slight underestimate.
-    func clientSent(acceptedMessages: Int) -> Int {
-        calls.filter { !Self.scriptCommands.contains($0.key) }.values.reduce(0, +) + acceptedMessages
+    /// every command that no script calls. The gateway's one command per chat message is the
+    /// `acceptOnce` EVALSHA (counted); plain XADDs of entries without a client message id and
+    /// top-level uses of other script commands are not, so this is a slight underestimate.
+    func clientSent() -> Int {
+        calls.filter { !Self.scriptCommands.contains($0.key) }.values.reduce(0, +)
     }
 }
 
@@ -61,13 +61,13 @@ struct RedisCommandsReport: Codable, Sendable {
     var messages: Int
     var totalCommands: Int
 
-    init(delta: RedisCommandStats, messages: Int, acceptedMessages: Int) {
+    init(delta: RedisCommandStats, messages: Int) {
         let divisor = Double(max(messages, 1))
         func round(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         self.messages = messages
         totalCommands = delta.total
         commandsPerMessage = round(Double(delta.total) / divisor)
-        clientCommandsPerMessage = round(Double(delta.clientSent(acceptedMessages: acceptedMessages)) / divisor)
+        clientCommandsPerMessage = round(Double(delta.clientSent()) / divisor)
         perMessageByCommand = delta.calls.mapValues { round(Double($0) / divisor) }.filter { $0.value >= 0.001 }
     }
 }

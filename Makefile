@@ -4,7 +4,7 @@
 #   make test    install missing system packages, build (with tests), run every test: deployment
 #                files, Swift unit/integration/end-to-end tests, browser tests (headless Chromium)
 #   make run     install missing system packages, build, run a local system (scripts/run-local.sh)
-#   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~4 min);
+#   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~12 min);
 #                writes docs/benchmarks.md (scripts/bench.sh; sizes via BENCH_* variables)
 #   make soak    100,000 WebSocket connect/disconnect cycles + an hour of chat in 3 min (~9 min)
 #   make cluster Redis (ACL users), HAProxy on :8088, 2 gateways, 2 dispatchers, 1 notifier (scripts/cluster.sh);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks of docs/benchmarks.md, in about 4 minutes on a 2-core machine (plus
+# `make bench`: the benchmarks of docs/benchmarks.md, in about 12 minutes on a 2-core machine (plus
 # about 11 minutes for the first release build).
 #
 #   1. builds the release binaries (a separate build folder, .build-release);

@@ -25,8 +25,6 @@ struct AppendBatch {
     /// Entry ids whose appends are committed and that may be acknowledged.
     var committed: [String] = []
 
-    var isEmpty: Bool { pending.isEmpty }
-
     mutating func add(entryID: String, acceptedAt: Int, command: [RedisArgument]) {
         pending.append(Pending(entryID: entryID, acceptedAt: acceptedAt, command: command))
     }

@@ -74,7 +74,10 @@ public final class RedisClient: Sendable {
         guard !commands.isEmpty else { return [] }
         do {
             let connection = try await self.manager.connection()
-            return try await connection.send(pipeline: commands)
+            let replies = try await connection.send(pipeline: commands)
+            // Counted like a single command's error reply (callers read them from their slots).
+            for case .error(let message) in replies where !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }
+            return replies
         } catch {
             RedisMetrics.connectionErrors.increment()
             throw error

@@ -10,7 +10,7 @@ import Logging
 /// A broadcast is an announcement to everyone, created the way `POST /v1/notifications` creates
 /// it (`NotificationService.create`: a request on `cs:{notify}:in`); cs-notifier stores it and
 /// sends one PUBLISH that every gateway fans out to its connections. When nothing arrives within
-/// --probe-timeout the result is `skipped`, never a number.
+/// --probe-timeout the result is `failed` (no notifier, or delivery broken), never a number.
 struct BroadcastCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broadcast",
@@ -28,7 +28,7 @@ struct BroadcastCommand: AsyncParsableCommand {
     @Option(help: "Seconds to wait for every connection to receive one broadcast.")
     var timeout: Double = 5
 
-    @Option(name: .customLong("probe-timeout"), help: "Seconds to wait for the probe broadcast before reporting `skipped`.")
+    @Option(name: .customLong("probe-timeout"), help: "Seconds to wait for the probe broadcast before reporting `failed`.")
     var probeTimeout: Double = 3
 
     @Option(help: "Audience of the announcements: all, customers, agents (the load connections are customers).")
@@ -49,7 +49,7 @@ struct BroadcastCommand: AsyncParsableCommand {
             let statsBefore = try await RedisCommandStats.read(redis)
             let probe = try await send(runID + "p0", notifications: notifications, workers: workers, expected: connected.opened, timeout: probeTimeout)
             if probe.received == 0 {
-                result.status = "skipped"
+                result.status = "failed"
                 result.notes.append(
                     "no connection received the probe announcement within \(probeTimeout) s: is cs-notifier running against this Redis?")
             } else {

@@ -49,9 +49,8 @@ extension GatewayContext {
                 resumePoints.append(.init(conversationId: String(parts[0]), lastSeq: seq))
             }
             var session = WebSocketSession(
-                participant: participant, connectionID: connectionID, gateway: self, resumeOnConnect: resumePoints, logger: logger)
+                participant: participant, connectionID: connectionID, gateway: self, channel: context.requestContext.channel, resumeOnConnect: resumePoints, logger: logger)
             session.remoteAddress = context.requestContext.remoteAddress?.ipAddress
-            session.channel = context.requestContext.channel
             try await session.run(inbound: inbound, outbound: outbound)
         }
     }

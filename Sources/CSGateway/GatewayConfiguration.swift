@@ -9,8 +9,9 @@ public struct GatewayConfiguration: Sendable {
     public var gatewayID: String
     public var jwtSecret: String
     public var partitions: Int
-    /// Frames a connection may have waiting to be written before it counts as a slow consumer.
-    public var maxQueuedFrames: Int = 1_024
+    /// Bytes a connection may have waiting to be written (queued in the gateway, or written but not
+    /// yet taken by the kernel) before it counts as a slow consumer.
+    public var maxQueuedBytes: Int = 4 << 20
     /// How long presence entries live without a heartbeat; heartbeats come every third of it.
     public var presenceTTLMilliseconds: Int = 15_000
     public var pingIntervalSeconds: Int = 30

@@ -4,8 +4,8 @@ import NIOCore
 import Synchronization
 
 /// The gateway's request context: Hummingbird's WebSocket-capable context plus the client's
-/// address (for the per-address connection limit) and the channel (to cut off a client that
-/// stopped reading).
+/// address (for the per-address connection limit) and the channel (the session writes its
+/// frames to it directly, `ChannelConnectionOutput`).
 ///
 /// It also fixes a leak: hummingbird-websocket 2.8.1 stores the upgraded context inside a box
 /// that the context itself holds (`webSocket`), a reference cycle that kept about 2.5 KiB per

@@ -6,14 +6,18 @@ import Logging
 import NIOCore
 import NIOWebSocket
 
-/// One authenticated WebSocket connection: reads client frames, writes queued frames.
+/// One authenticated WebSocket connection: reads and handles client frames in the connection's
+/// task.
 ///
-/// Reading and writing run as two child tasks; every outgoing frame (hello, acks, errors and
-/// deliveries) goes through the connection's bounded queue, so a slow reader never blocks anyone.
+/// Every outgoing frame (hello, acks, errors and deliveries) goes through the connection's outbox
+/// (`LocalConnection`), written on the channel's event loop: no writer task, and a slow reader
+/// never blocks anyone.
 struct WebSocketSession {
     let participant: Participant
     let connectionID: String
     let gateway: GatewayContext
+    /// The connection's channel: frames are written to it directly (`ChannelConnectionOutput`).
+    let channel: any Channel
     /// Positions from the connection URL: replayed before any live entry of those conversations.
     var resumeOnConnect: [ClientFrame.ResumePoint] = []
     let logger: Logger
@@ -23,11 +27,6 @@ struct WebSocketSession {
     var remoteAddress: String? = nil
     /// This connection's frame limit (`--rate-limit-frames-per-second`).
     let frameLimiter = ConnectionFrameLimiter()
-    /// The connection's channel: closed outright when a client that stopped reading cannot even
-    /// be sent its 4009 close (`slowConsumerGrace`).
-    var channel: (any Channel)? = nil
-    /// How long a slow consumer gets to take its close frame before the socket is cut.
-    static let slowConsumerGrace = TimeAmount.seconds(2)
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         // Rate limit: new connections per client address; over it, `rate_limited` and close 4008.
@@ -40,14 +39,11 @@ struct WebSocketSession {
             try await Self.refuse(outbound, ChatError(.unavailable, "gateway shutting down; reconnect"), close: .goingAway)
             return
         }
-        let (frames, sink) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(gateway.configuration.maxQueuedFrames))
         var skills: [String] = []
         if participant.role.isStaff { skills = (try? await gateway.agents.find(participant.id))?.skills ?? [] }
-        let channel = self.channel
-        let connection = LocalConnection(id: connectionID, participant: participant, skills: skills, frames: sink) {
-            // The writer may be stuck on a full socket: give the close frame a moment, then cut.
-            channel?.eventLoop.scheduleTask(in: Self.slowConsumerGrace) { channel?.close(promise: nil) }
-        }
+        let connection = LocalConnection(
+            id: connectionID, participant: participant, skills: skills,
+            output: ChannelConnectionOutput(channel: channel, stats: gateway.stats), maxQueuedBytes: gateway.configuration.maxQueuedBytes)
         for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
         gateway.stats.connectionOpened()
@@ -74,47 +70,27 @@ struct WebSocketSession {
         logger.info("connected", metadata: ["user": "\(participant.id)", "role": "\(participant.role.rawValue)"])
 
         // A protocol violation found while reading (invalid UTF-8: 1007, too large: 1009) is
-        // rethrown after the writer stopped, so that the WebSocket layer closes with its code.
-        let readError: (any Error)? = await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await frame in frames {
-                    // A slow consumer gets no more of its backlog, only the close.
-                    if connection.reasonForEnd == .slowConsumer { break }
-                    do {
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
-                    } catch { break }
-                    gateway.stats.messageOut()
-                    if let committedAt = Self.commitTimeOfMessage(frame) {
-                        gateway.stats.latency.recordMilliseconds(max(0, nowMilliseconds() - committedAt))
-                    }
+        // rethrown, so that the WebSocket layer closes with its code.
+        var readError: (any Error)?
+        do {
+            var iterator = inbound.messages(maxSize: ClientFrame.Limits.maxFrameBytes).makeAsyncIterator()
+            while let message = try await iterator.next() {
+                // Closed with 4009 or 1001: wait for the client's answer (or the cut), handle nothing.
+                guard connection.reasonForEnd == nil else { continue }
+                switch message {
+                case .text(let text):
+                    await handle(text, connection)
+                case .binary:
+                    connection.end(.violation(.unsupportedData))
                 }
-                // The queue ended: either the reader finished, or the connection is being ended.
-                switch connection.reasonForEnd {
-                case .slowConsumer: try? await outbound.close(.init(codeNumber: Int(ChatCloseCode.slowConsumer.rawValue)), reason: "send buffer full")
-                case .shutdown: try? await outbound.close(.goingAway, reason: "gateway shutting down")
-                case .violation(let code): try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil)
-                case nil: break
+                if case .violation(let code) = connection.reasonForEnd {
+                    try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil)
+                    break
                 }
             }
-            var failure: (any Error)?
-            do {
-                var iterator = inbound.messages(maxSize: ClientFrame.Limits.maxFrameBytes).makeAsyncIterator()
-                while let message = try await iterator.next() {
-                    switch message {
-                    case .text(let text):
-                        await handle(text, connection)
-                    case .binary:
-                        connection.end(.violation(.unsupportedData))
-                    }
-                    if connection.reasonForEnd != nil { break }
-                }
-            } catch {
-                logger.debug("read ended", metadata: ["error": "\(error)"])
-                failure = error
-            }
-            sink.finish()
-            await group.waitForAll()
-            return failure
+        } catch {
+            logger.debug("read ended", metadata: ["error": "\(error)"])
+            readError = error
         }
         gateway.registry.remove(connection)
         if participant.role.isStaff && !gateway.registry.hasConnections(of: participant.id) { await staffDisconnected() }

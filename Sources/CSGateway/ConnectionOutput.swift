@@ -1,0 +1,59 @@
+import CSCore
+import CSServer
+import NIOCore
+import NIOWebSocket
+
+/// Where a `LocalConnection` writes its frames: the socket's channel (`ChannelConnectionOutput`)
+/// or, in unit tests, a recorder.
+///
+/// Everything but `schedule` runs only inside a body passed to `schedule`, which for a channel
+/// is its event loop: writes then need no lock and no task, and keep the order they were
+/// scheduled in.
+protocol ConnectionOutput: Sendable {
+    /// Runs `body` on the output's thread, after every body scheduled before it.
+    func schedule(_ body: @escaping @Sendable () -> Void)
+    /// Writes the frames as text messages with one flush; returns the bytes still waiting to go
+    /// out (written but not yet taken by the kernel).
+    func write(_ frames: [ByteBuffer]) -> Int
+    /// Writes a close frame; when `cutAfter` is set, closes the socket that long after whether or
+    /// not the client answered (a client that does not read never takes the close frame).
+    func close(code: ChatCloseCode, reason: String, cutAfter: TimeAmount?)
+}
+
+/// Writes straight to the WebSocket channel on its event loop: no task and no async queue per
+/// connection, and one flush for everything queued since the last one.
+///
+/// The frames bypass hummingbird-websocket's outbound writer (its `NIOAsyncWriter` would make every
+/// frame an async hop); the channel below it encodes `WebSocketFrame`s. Control frames (ping, pong)
+/// and closes the session starts itself still go through that writer.
+struct ChannelConnectionOutput: ConnectionOutput {
+    let channel: any Channel
+    let stats: ProcessStats
+
+    func schedule(_ body: @escaping @Sendable () -> Void) {
+        channel.eventLoop.execute(body)
+    }
+
+    func write(_ frames: [ByteBuffer]) -> Int {
+        for frame in frames {
+            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+            stats.messageOut()
+            if let committedAt = WebSocketSession.commitTimeOfMessage(frame) {
+                stats.latency.recordMilliseconds(max(0, nowMilliseconds() - committedAt))
+            }
+        }
+        channel.flush()
+        return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+    }
+
+    func close(code: ChatCloseCode, reason: String, cutAfter: TimeAmount?) {
+        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code.rawValue)))
+        data.writeString(reason)
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
+        if let cutAfter {
+            let channel = self.channel
+            channel.eventLoop.scheduleTask(in: cutAfter) { channel.close(promise: nil) }
+        }
+    }
+}

@@ -53,7 +53,8 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
             webSocketRouter: router,
             configuration: .init(ws: .init(
                 maxFrameSize: ClientFrame.Limits.maxFrameBytes,
-                autoPing: .enabled(timePeriod: .seconds(configuration.pingIntervalSeconds)),
+                // `/v1/ws` pings with channel handlers (WebSocketKeepalive), not a task per connection.
+                autoPing: .disabled,
                 validateUTF8: true))
         ),
         configuration: .init(

@@ -44,6 +44,8 @@ struct WebSocketSession {
         let connection = LocalConnection(
             id: connectionID, participant: participant, skills: skills,
             output: ChannelConnectionOutput(channel: channel, stats: gateway.stats), maxQueuedBytes: gateway.configuration.maxQueuedBytes)
+        // Pings when the client is quiet, closes a dead one (instead of a ping task per connection).
+        try await WebSocketKeepalive.install(on: channel, interval: .seconds(Int64(gateway.configuration.pingIntervalSeconds)))
         for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
         gateway.stats.connectionOpened()

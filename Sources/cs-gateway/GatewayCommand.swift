@@ -64,6 +64,7 @@ struct GatewayCommand: AsyncParsableCommand {
         guard rateLimitFramesPerSecond >= 0, rateLimitFramesPerSecond.isFinite, rateLimitConnectionsPerSecond >= 0, rateLimitConnectionsPerSecond.isFinite else {
             throw ValidationError("--rate-limit-frames-per-second and --rate-limit-connections-per-second must be >= 0 (0: no limit)")
         }
+        guard (1...3_600).contains(pingIntervalSeconds) else { throw ValidationError("--ping-interval-seconds must be 1 to 3600") }
         guard rateLimitBurst >= 1, rateLimitConnectionBurst >= 1 else { throw ValidationError("--rate-limit-burst and --rate-limit-connection-burst must be >= 1") }
         for block in rateLimitExemptList where CIDRBlock(block) == nil {
             throw ValidationError("--rate-limit-exempt: '\(block)' is not an address block like 127.0.0.0/8 or ::1/128")
@@ -86,6 +87,9 @@ struct GatewayCommand: AsyncParsableCommand {
     private var originList: [String] {
         allowedOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
+
+    @Option(name: .customLong("ping-interval-seconds"), help: "A WebSocket client silent this long gets a ping; silent for another interval, it is disconnected (env CS_PING_INTERVAL_SECONDS; 1 or more).")
+    var pingIntervalSeconds: Int = environment("CS_PING_INTERVAL_SECONDS").flatMap(Int.init) ?? 30
 
     @Option(name: .customLong("heartbeat-ms"), help: "How often the heartbeat hash cs:{ops}:proc:<id> is written (env CS_HEARTBEAT_MS).")
     var heartbeatMilliseconds: Int = environment("CS_HEARTBEAT_MS").flatMap(Int.init) ?? 5_000
@@ -111,6 +115,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.rateLimitConnectionBurst = rateLimitConnectionBurst
         configuration.rateLimitExempt = rateLimitExemptList
         configuration.enableTestEcho = enableTestEcho
+        configuration.pingIntervalSeconds = pingIntervalSeconds
         try await buildGateway(configuration, logger: logger, stats: stats).run()
     }
 }

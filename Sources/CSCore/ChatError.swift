@@ -40,6 +40,7 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
 public enum ChatCloseCode: UInt16, Sendable {
     case normal = 1000
     case goingAway = 1001
+    case protocolError = 1002
     case unsupportedData = 1003
     case invalidPayload = 1007
     case tooLarge = 1009

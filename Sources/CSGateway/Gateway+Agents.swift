@@ -3,7 +3,6 @@ import CSServer
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 
 extension GatewayContext {
     /// Agent accounts over HTTP (docs/api.md, "Agents"): what `cs-admin agent` does, for

@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 
 /// Cross-origin access for the customer widget embedded in other sites: the endpoints it calls
 /// (visitor session, offline messages, a conversation's history and rating) answer pages from an

@@ -2,7 +2,6 @@ import CSCore
 import CSServer
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 
 extension GatewayContext {
     /// Canned responses (docs/api.md, "Canned responses"): agents and supervisors list the team's

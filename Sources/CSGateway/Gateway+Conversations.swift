@@ -2,7 +2,6 @@ import CSCore
 import CSServer
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 
 extension GatewayContext {
     /// History (`GET /v1/conversations/{id}/messages`) and offline messages (`POST /v1/offline-messages`), docs/api.md.

@@ -3,7 +3,6 @@ import CSRedis
 import CSServer
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 
 extension GatewayContext {
     /// HTTP endpoints of docs/api.md.

@@ -3,7 +3,6 @@ import CSServer
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 
 extension GatewayContext {
     /// The notification API (docs/api.md, "Notifications"): supervisors (JWT) or back-office

@@ -1,7 +1,6 @@
 import CSCore
 import CSServer
 import Hummingbird
-import HummingbirdWebSocket
 
 extension GatewayContext {
     /// Ratings and live statistics (docs/api.md, "Ratings" and "Live statistics").

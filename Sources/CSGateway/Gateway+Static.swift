@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 
 /// The web pages (customer widget, agent console, supervisor dashboard): plain files from a

@@ -1,57 +1,56 @@
 import CSCore
 import CSServer
 import Hummingbird
-import HummingbirdWebSocket
+import Logging
+import NIOHTTP1
 
 extension GatewayContext {
-    /// `GET /v1/ws`: the client WebSocket (docs/protocol.md).
+    /// The WebSocket endpoints (`GatewayServerChannel` upgrades them).
+    enum WebSocketEndpoint {
+        /// `GET /v1/ws`: the client WebSocket (docs/protocol.md).
+        case chat
+        /// `GET /v1/test/echo`, only with `--enable-test-echo`: every text and binary message is
+        /// written back as it came, so that a WebSocket conformance suite (Autobahn cases,
+        /// `scripts/test-conformance.sh`) can drive the gateway's own WebSocket stack, the same
+        /// `ChatWebSocketHandler` with the same limits (64 KiB frames and messages, 1009 past
+        /// them; UTF-8 text, 1007; the keepalive; no compression). No token, no Redis, no origin
+        /// check: never enable it in production.
+        case echo
+    }
+
+    /// Which endpoint an upgrade request may open; nil refuses the upgrade (HTTP 400).
     ///
     /// A browser page from an origin that is not allowed (`--allowed-origins`, `OriginPolicy`) is
-    /// refused before the upgrade (hummingbird-websocket answers every refused upgrade with 400; a
-    /// plain GET gets the 403 thrown here). Otherwise the upgrade succeeds; an unauthenticated
-    /// client then gets an `unauthorized` error frame and close 4001, which browsers can read (a
-    /// refused handshake they cannot).
+    /// refused here. Past this check the upgrade succeeds; an unauthenticated client then gets an
+    /// `unauthorized` error frame and close 4001, which browsers can read (a refused handshake
+    /// they cannot).
+    func webSocketEndpoint(for head: HTTPRequestHead, logger: Logger) -> WebSocketEndpoint? {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        switch path {
+        case "/v1/ws":
+            let origin = head.headers.first(name: "Origin")
+            guard webSocketOrigins.allows(origin: origin, host: head.headers.first(name: "Host")) else {
+                logger.info("refused WebSocket from a foreign origin", metadata: ["origin": "\(origin?.prefix(200) ?? "")"])
+                return nil
+            }
+            return .chat
+        case "/v1/test/echo" where configuration.enableTestEcho:
+            return .echo
+        default:
+            return nil
+        }
+    }
+
+    /// `GET /v1/ws` without an upgrade: 403 for a foreign origin (as for a refused handshake),
+    /// otherwise 426 (a WebSocket endpoint).
     func addWebSocketRoute(to router: Router<GatewayRequestContext>) {
-        let origins = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
-        router.ws("/v1/ws", shouldUpgrade: { request, context in
+        router.get("/v1/ws") { request, context -> Response in
             let origin = request.headers[.origin]
-            guard origins.allows(origin: origin, host: request.head.authority) else {
+            guard self.webSocketOrigins.allows(origin: origin, host: request.head.authority) else {
                 context.logger.info("refused WebSocket from a foreign origin", metadata: ["origin": "\(origin?.prefix(200) ?? "")"])
                 throw HTTPError(.forbidden, message: "origin not allowed")
             }
-            return .upgrade([:])
-        }) { inbound, outbound, context in
-            // Breaks hummingbird-websocket's context ↔ handler cycle (GatewayRequestContext).
-            defer { context.requestContext.releaseWebSocketHandler() }
-            let request = context.request
-            var token = request.uri.queryParameters.get("token")
-            if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-                token = String(header.dropFirst("Bearer ".count))
-            }
-            let participant: Participant
-            do {
-                guard let token, !token.isEmpty else { throw ChatError(.unauthorized, "token is missing") }
-                participant = try await self.tokens.verify(token)
-            } catch {
-                let chatError = error as? ChatError ?? ChatError(.unauthorized, "invalid token")
-                context.logger.info("refused connection", metadata: ["reason": "\(chatError.message)"])
-                try await WebSocketSession.refuse(outbound, chatError, close: .unauthorized)
-                return
-            }
-            let connectionID = self.configuration.gatewayID + "." + Identifier.random(10)
-            var logger = context.logger
-            logger[metadataKey: "conn"] = "\(connectionID)"
-            // `resume=<conversationId>:<lastSeq>,...` replays before any live entry goes out.
-            var resumePoints: [ClientFrame.ResumePoint] = []
-            for item in (request.uri.queryParameters.get("resume") ?? "").split(separator: ",").prefix(ClientFrame.Limits.maxResumeConversations) {
-                let parts = item.split(separator: ":")
-                guard parts.count == 2, Identifier.isValid(String(parts[0])), let seq = Int(parts[1]), seq >= 0 else { continue }
-                resumePoints.append(.init(conversationId: String(parts[0]), lastSeq: seq))
-            }
-            var session = WebSocketSession(
-                participant: participant, connectionID: connectionID, gateway: self, channel: context.requestContext.channel, resumeOnConnect: resumePoints, logger: logger)
-            session.remoteAddress = context.requestContext.remoteAddress?.ipAddress
-            try await session.run(inbound: inbound, outbound: outbound)
+            throw HTTPError(.upgradeRequired, message: "a WebSocket endpoint: upgrade the connection")
         }
     }
 }

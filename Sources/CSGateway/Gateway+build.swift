@@ -3,7 +3,6 @@ import CSMonitoring
 import CSRedis
 import CSServer
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 
@@ -31,7 +30,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
         inbound: InboundPublisher(redis: redis, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
         passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger,
-        stats: stats, drain: DrainState(), connectionLimiter: GatewayConnectionLimiter(configuration)
+        stats: stats, drain: DrainState(), connectionLimiter: GatewayConnectionLimiter(configuration), sessionPool: SessionPool()
     )
     let router = Router(context: GatewayRequestContext.self)
     context.addWidgetCORS(to: router)
@@ -44,23 +43,16 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     context.addRatingRoutes(to: router)
     context.addAgentRoutes(to: router)
     context.addStaticRoutes(to: router)
-    if configuration.enableTestEcho { context.addEchoRoute(to: router) }
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
     let application = Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(ws: .init(
-                maxFrameSize: ClientFrame.Limits.maxFrameBytes,
-                // `/v1/ws` pings with channel handlers (WebSocketKeepalive), not a task per connection.
-                autoPing: .disabled,
-                validateUTF8: true))
-        ),
+        // `/v1/ws` upgrades become task-free channel handlers (GatewayServerChannel).
+        server: GatewayServerChannel.builder(gateway: context),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: configuration.gatewayID,
             backlog: configuration.listenBacklog),
-        services: [startup, subscriptions, DeliveryService(
+        services: [startup, subscriptions, context.sessionPool, DeliveryService(
                 subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID,
                 notifications: context.notifications, views: context.views, logger: logger), presence,
             HeartbeatService(redis: redis, stats: stats, interval: configuration.heartbeatInterval, logger: logger)],

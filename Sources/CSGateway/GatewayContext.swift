@@ -5,8 +5,7 @@ import Logging
 
 /// The parts of a running gateway that request handlers share.
 ///
-/// A class, not a struct: every connection's tasks hold it, and a reference keeps their async
-/// frames (gateway memory per idle connection, docs/benchmarks.md) small.
+/// A class, not a struct: every connection holds it.
 final class GatewayContext: Sendable {
     let configuration: GatewayConfiguration
     let redis: RedisClient
@@ -27,12 +26,16 @@ final class GatewayContext: Sendable {
     let drain: DrainState
     /// New connections per client address (`--rate-limit-connections-per-second`).
     let connectionLimiter: GatewayConnectionLimiter
+    /// Handles WebSocket clients' messages in short-lived tasks.
+    let sessionPool: SessionPool
+    /// Which browser origins may open the WebSocket (`--allowed-origins`).
+    let webSocketOrigins: OriginPolicy
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, registry: ConnectionRegistry, subscriptions: SubscriptionManager,
         presence: PresenceHeartbeat, inbound: InboundPublisher, tokens: TokenService, agents: AgentDirectory, passwords: PasswordHasher,
         routing: RoutingClient, views: ConversationViews, notifications: NotificationService, logger: Logger, stats: ProcessStats,
-        drain: DrainState, connectionLimiter: GatewayConnectionLimiter
+        drain: DrainState, connectionLimiter: GatewayConnectionLimiter, sessionPool: SessionPool
     ) {
         self.configuration = configuration
         self.redis = redis
@@ -50,5 +53,7 @@ final class GatewayContext: Sendable {
         self.stats = stats
         self.drain = drain
         self.connectionLimiter = connectionLimiter
+        self.sessionPool = sessionPool
+        webSocketOrigins = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
     }
 }

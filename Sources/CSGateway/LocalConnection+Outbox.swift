@@ -47,11 +47,10 @@ extension LocalConnection {
     /// - `slowConsumer`: the backlog is dropped; close 4009, and the socket is cut
     ///   `slowConsumerGrace` later (a client that does not read never takes the close frame).
     /// - `shutdown`: what is queued goes out, then close 1001.
-    /// - `violation`: the session closes through the WebSocket layer, after what is queued (its
-    ///   close is written on the same event loop, after the flush already scheduled).
+    /// - `violation`: what is queued goes out, then the close with the violation's code.
     ///
-    /// The session keeps reading after a 4009 or 1001 until the client answers the close or the
-    /// socket goes, so that the WebSocket layer does not close a second time.
+    /// After a 1001 or a violation the client has `ChatWebSocketHandler.closeHandshakeTimeout` to
+    /// answer the close before the socket is cut; its messages are no longer handled.
     func end(_ reason: EndReason) {
         let first = state.withLock { state -> Bool in
             guard state.endReason == nil else { return false }
@@ -69,10 +68,13 @@ extension LocalConnection {
         case .shutdown:
             output.schedule {
                 self.flush()
-                self.output.close(code: .goingAway, reason: "gateway shutting down", cutAfter: nil)
+                self.output.close(code: .goingAway, reason: "gateway shutting down", cutAfter: ChatWebSocketHandler.closeHandshakeTimeout)
             }
-        case .violation:
-            break
+        case .violation(let code):
+            output.schedule {
+                self.flush()
+                self.output.close(code: code, reason: "", cutAfter: ChatWebSocketHandler.closeHandshakeTimeout)
+            }
         }
     }
 }

@@ -1,18 +1,15 @@
 import CSCore
 import CSRedis
 import CSServer
-import HummingbirdWebSocket
 import Logging
 import NIOCore
-import NIOWebSocket
 
-/// One authenticated WebSocket connection: reads and handles client frames in the connection's
-/// task.
+/// One authenticated WebSocket connection: what its client is, how it opens and closes, and how
+/// its messages are handled (`ChatSocket` calls these in order, from short-lived tasks).
 ///
 /// Every outgoing frame (hello, acks, errors and deliveries) goes through the connection's outbox
-/// (`LocalConnection`), written on the channel's event loop: no writer task, and a slow reader
-/// never blocks anyone.
-struct WebSocketSession {
+/// (`LocalConnection`), written on the channel's event loop, so a slow reader never blocks anyone.
+struct WebSocketSession: Sendable {
     let participant: Participant
     let connectionID: String
     let gateway: GatewayContext
@@ -22,44 +19,28 @@ struct WebSocketSession {
     var resumeOnConnect: [ClientFrame.ResumePoint] = []
     let logger: Logger
     // MARK: Rate limits (RateLimiter.swift)
-    /// The client's address (IPv4 or IPv6, no port), for the per-address connection limit; nil:
-    /// unknown, not limited.
-    var remoteAddress: String? = nil
     /// This connection's frame limit (`--rate-limit-frames-per-second`).
     let frameLimiter = ConnectionFrameLimiter()
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        // Rate limit: new connections per client address; over it, `rate_limited` and close 4008.
-        if let remoteAddress, !gateway.connectionLimiter.admit(remoteAddress) {
-            logger.info("refused connection: too many new connections from the address", metadata: ["address": "\(remoteAddress)"])
-            try await Self.refuse(outbound, ChatError(.rateLimited, "too many new connections; reconnect later"), close: .rateLimited)
-            return
-        }
-        guard !gateway.drain.isDraining else {
-            try await Self.refuse(outbound, ChatError(.unavailable, "gateway shutting down; reconnect"), close: .goingAway)
-            return
-        }
+    /// Registers the connection, subscribes its user, greets it and sends what it missed; nil
+    /// (after `refuse` told the client) when it cannot be served.
+    func open(refuse: (ChatError, ChatCloseCode) -> Void) async -> LocalConnection? {
         var skills: [String] = []
         if participant.role.isStaff { skills = (try? await gateway.agents.find(participant.id))?.skills ?? [] }
         let connection = LocalConnection(
             id: connectionID, participant: participant, skills: skills,
             output: ChannelConnectionOutput(channel: channel, stats: gateway.stats), maxQueuedBytes: gateway.configuration.maxQueuedBytes)
-        // Pings when the client is quiet, closes a dead one (instead of a ping task per connection).
-        try await WebSocketKeepalive.install(on: channel, interval: .seconds(Int64(gateway.configuration.pingIntervalSeconds)))
         for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
         gateway.stats.connectionOpened()
-        defer {
-            gateway.registry.remove(connection)
-            gateway.stats.connectionClosed()
-        }
         do {
             try await gateway.subscriptions.acquire(participant.id)
         } catch {
-            try await Self.refuse(outbound, ChatError(.unavailable, "temporarily unavailable, reconnect later"), close: .internalError)
-            return
+            gateway.registry.remove(connection)
+            gateway.stats.connectionClosed()
+            refuse(ChatError(.unavailable, "temporarily unavailable, reconnect later"), .internalError)
+            return nil
         }
-        defer { gateway.subscriptions.release(participant.id) }
         connection.send(ByteBuffer(string: ServerFrame.hello(
             connectionID: connectionID, participant: participant, gatewayID: gateway.configuration.gatewayID,
             pingIntervalSeconds: gateway.configuration.pingIntervalSeconds)))
@@ -68,39 +49,21 @@ struct WebSocketSession {
         }
         await deliverPendingNotifications(connection)
         if !resumeOnConnect.isEmpty { await resume(resumeOnConnect, connection, fillBelowMark: false) }
-
         logger.info("connected", metadata: ["user": "\(participant.id)", "role": "\(participant.role.rawValue)"])
-
-        // A protocol violation found while reading (invalid UTF-8: 1007, too large: 1009) is
-        // rethrown, so that the WebSocket layer closes with its code.
-        var readError: (any Error)?
-        do {
-            var iterator = inbound.messages(maxSize: ClientFrame.Limits.maxFrameBytes).makeAsyncIterator()
-            while let message = try await iterator.next() {
-                // Closed with 4009 or 1001: wait for the client's answer (or the cut), handle nothing.
-                guard connection.reasonForEnd == nil else { continue }
-                switch message {
-                case .text(let text):
-                    await handle(text, connection)
-                case .binary:
-                    connection.end(.violation(.unsupportedData))
-                }
-                if case .violation(let code) = connection.reasonForEnd {
-                    try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: nil)
-                    break
-                }
-            }
-        } catch {
-            logger.debug("read ended", metadata: ["error": "\(error)"])
-            readError = error
-        }
-        gateway.registry.remove(connection)
-        if participant.role.isStaff && !gateway.registry.hasConnections(of: participant.id) { await staffDisconnected() }
-        logger.info("disconnected", metadata: ["user": "\(participant.id)"])
-        if let readError { throw readError }
+        return connection
     }
 
-    private func handle(_ text: String, _ connection: LocalConnection) async {
+    /// The socket closed: unregisters the connection and releases what it held.
+    func close(_ connection: LocalConnection) async {
+        gateway.subscriptions.release(participant.id)
+        gateway.registry.remove(connection)
+        gateway.stats.connectionClosed()
+        if participant.role.isStaff && !gateway.registry.hasConnections(of: participant.id) { await staffDisconnected() }
+        logger.info("disconnected", metadata: ["user": "\(participant.id)"])
+    }
+
+    /// Handles one client message (docs/protocol.md, "Client frames").
+    func handle(_ text: String, _ connection: LocalConnection) async {
         // Rate limit: a frame over the connection's limit is not processed (docs/protocol.md).
         let verdict = frameLimiter.admit(gateway.configuration)
         if verdict != .accept {
@@ -188,11 +151,5 @@ struct WebSocketSession {
             logger.warning("inbound append failed", metadata: ["error": "\(error)"])
             connection.send(ByteBuffer(string: ServerFrame.error(ChatError(.unavailable, "temporarily unavailable; resend later"), id: replyID)))
         }
-    }
-
-    /// Tells an unauthenticated or unserved client why, then closes.
-    static func refuse(_ outbound: WebSocketOutboundWriter, _ error: ChatError, close code: ChatCloseCode) async throws {
-        try await outbound.write(.text(ServerFrame.error(error)))
-        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: error.message)
     }
 }

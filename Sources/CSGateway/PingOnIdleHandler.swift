@@ -2,25 +2,12 @@ import CSCore
 import NIOCore
 import NIOWebSocket
 
-/// Keeps an idle WebSocket alive and finds dead peers, as channel handlers instead of a task per
-/// connection (hummingbird-websocket's automatic ping is a sleeping task for every connection).
-///
-/// After `interval` without anything read from the client, a ping frame goes out; after another
-/// `interval` still without a byte (no pong, no frame), the client is gone: close 1001 ("ping
-/// timeout") and the socket is closed. Anything the client sends counts, so a chatty client is
-/// never pinged.
-enum WebSocketKeepalive {
-    /// Adds the handlers at the socket end of the channel's pipeline. Call on any thread.
-    static func install(on channel: any Channel, interval: TimeAmount) async throws {
-        try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandlers(
-                [IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
-        }.get()
-    }
-}
-
-/// Reacts to `IdleStateHandler`'s read-idle events: the first one pings, the next one (no byte read
-/// in between) closes.
+/// The WebSocket keepalive, as channel handlers instead of a task per connection: behind an
+/// `IdleStateHandler(readTimeout: interval)` (`GatewayServerChannel` installs both at the socket end
+/// of the pipeline), after `interval` without anything read from the client a ping frame goes out;
+/// after another `interval` still without a byte (no pong, no frame), the client is gone: close
+/// 1001 ("ping timeout") and the socket is closed. Anything the client sends counts, so a chatty
+/// client is never pinged.
 final class PingOnIdleHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 

@@ -1,0 +1,156 @@
+import CSCore
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// One upgraded `/v1/ws` connection, from the upgrade to the socket's close: its session once the
+/// client is authenticated, and the client messages waiting to be handled.
+///
+/// No task belongs to a socket while it is idle. Its handler (`ChatWebSocketHandler`, on the
+/// event loop) passes each text message to `receive`; the first message into an empty inbox hands
+/// the socket to the `SessionPool`, whose child task handles the inbox in order and ends when it
+/// is empty. The setup (`open`: authentication, subscription, hello, replays) runs in the HTTP
+/// server's connection task, which then ends too.
+final class ChatSocket: Sendable {
+    enum Received {
+        case keepReading
+        /// The inbox is full: stop reading the socket until it is worked off (TCP backpressure).
+        case pauseReading
+    }
+
+    private enum Item {
+        case text(String)
+        /// The client broke a protocol rule: close after the messages before it are handled.
+        case violation(ChatCloseCode)
+        case closed
+    }
+
+    private struct State {
+        var items: [Item] = []
+        var scheduled = false
+        /// `open` finished, whether or not the client was admitted.
+        var opened = false
+        var readingPaused = false
+        var session: WebSocketSession?
+        var connection: LocalConnection?
+        var finished = false
+    }
+
+    let channel: any Channel
+    let gateway: GatewayContext
+    let logger: Logger
+    private let state = Mutex(State())
+
+    /// Client messages a socket may have waiting before its reading pauses.
+    static let inboxLimit = 64
+
+    init(channel: any Channel, gateway: GatewayContext, logger: Logger) {
+        self.channel = channel
+        self.gateway = gateway
+        self.logger = logger
+    }
+
+    /// On the event loop: queues a client message.
+    func receive(_ text: String) -> Received {
+        let (schedule, pause) = state.withLock { state -> (Bool, Bool) in
+            state.items.append(.text(text))
+            let pause = state.items.count >= Self.inboxLimit
+            if pause { state.readingPaused = true }
+            return (Self.claim(&state), pause)
+        }
+        if schedule { gateway.sessionPool.submit(self) }
+        return pause ? .pauseReading : .keepReading
+    }
+
+    /// On the event loop: the socket closed; once the messages before it are handled, the
+    /// connection is unregistered.
+    func channelClosed() {
+        let schedule = state.withLock { state -> Bool in
+            state.items.append(.closed)
+            return Self.claim(&state)
+        }
+        if schedule { gateway.sessionPool.submit(self) }
+    }
+
+    /// Whether the pool should be given the socket now (under the lock).
+    private static func claim(_ state: inout State) -> Bool {
+        guard state.opened, !state.scheduled, !state.items.isEmpty else { return false }
+        state.scheduled = true
+        return true
+    }
+
+    /// On the event loop: a protocol violation. Unless the client was refused already (then the
+    /// caller closes at once: false), the connection closes with `code` once the messages before
+    /// the violation are handled and their answers written (true).
+    func endForViolation(_ code: ChatCloseCode) -> Bool {
+        let (queued, schedule) = state.withLock { state -> (Bool, Bool) in
+            guard !state.opened || state.connection != nil else { return (false, false) }
+            state.items.append(.violation(code))
+            return (true, Self.claim(&state))
+        }
+        if schedule { gateway.sessionPool.submit(self) }
+        return queued
+    }
+
+    /// In the pool: handles the waiting messages in order until none is left.
+    func drain() async {
+        while let (item, session, connection) = next() {
+            switch item {
+            case .text(let text):
+                guard let session, let connection, connection.reasonForEnd == nil else { continue }
+                await session.handle(text, connection)
+            case .violation(let code):
+                connection?.end(.violation(code))
+            case .closed:
+                await finish(session, connection)
+            }
+        }
+    }
+
+    private func next() -> (Item, WebSocketSession?, LocalConnection?)? {
+        let (next, resume) = state.withLock { state -> ((Item, WebSocketSession?, LocalConnection?)?, Bool) in
+            guard !state.items.isEmpty else {
+                state.scheduled = false
+                return (nil, false)
+            }
+            let item = state.items.removeFirst()
+            let resume = state.readingPaused && state.items.count <= Self.inboxLimit / 2
+            if resume { state.readingPaused = false }
+            return ((item, state.session, state.connection), resume)
+        }
+        if resume { _ = channel.setOption(ChannelOptions.autoRead, value: true) }
+        return next
+    }
+
+    /// Called by `open` when it is done: what arrived meanwhile is handled now.
+    func opened(_ session: WebSocketSession?, _ connection: LocalConnection?) {
+        let schedule = state.withLock { state -> Bool in
+            state.session = session
+            state.connection = connection
+            state.opened = true
+            return Self.claim(&state)
+        }
+        if schedule { gateway.sessionPool.submit(self) }
+    }
+
+    private func finish(_ session: WebSocketSession?, _ connection: LocalConnection?) async {
+        let first = state.withLock { state -> Bool in
+            defer { state.finished = true }
+            return !state.finished
+        }
+        guard first, let session, let connection else { return }
+        await session.close(connection)
+    }
+
+    /// Tells a client that is not served why (an `error` frame), then closes with `code`; the
+    /// socket is cut if the client does not answer the close.
+    func refuse(_ error: ChatError, close code: ChatCloseCode) {
+        let output = ChannelConnectionOutput(channel: channel, stats: gateway.stats)
+        let frame = ByteBuffer(string: ServerFrame.error(error))
+        output.schedule {
+            _ = output.write([frame])
+            output.close(code: code, reason: error.message, cutAfter: ChatWebSocketHandler.closeHandshakeTimeout)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import CSCore
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// The gateway's HTTP/1 connections: plain requests go to Hummingbird's router; WebSocket upgrades
+/// of `/v1/ws` (and `/v1/test/echo` when enabled) become NIO channel handlers with no task of
+/// their own (`ChatWebSocketHandler`, `ChatSocket`).
+///
+/// Modelled on hummingbird-websocket's `HTTP1WebSocketUpgradeChannel`, whose connections each keep
+/// a task (and a ping task) for their whole life: tens of KiB per idle connection.
+struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
+    enum UpgradeResult: Sendable {
+        case chat(ChatSocket, WebSocketUpgradeRequest)
+        case echo
+        case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case failedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let upgradeResult: EventLoopFuture<UpgradeResult>
+        let channel: any Channel
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let gateway: GatewayContext
+
+    /// A server builder for `Application(server:)`.
+    static func builder(gateway: GatewayContext) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in GatewayServerChannel(responder: responder, gateway: gateway) }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
+                maxFrameSize: ClientFrame.Limits.maxFrameBytes,
+                shouldUpgrade: { channel, head in
+                    upgradeAttempted.value = true
+                    return channel.eventLoop.makeSucceededFuture(gateway.webSocketEndpoint(for: head, logger: logger) == nil ? nil : HTTPHeaders())
+                },
+                upgradePipelineHandler: { channel, head in
+                    channel.eventLoop.makeCompletedFuture { try installWebSocket(on: channel, head: head, logger: logger) }
+                }
+            )
+            let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<UpgradeResult>(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        return upgradeAttempted.value ? .failedUpgrade(http) : .notUpgraded(http)
+                    }
+                }
+            )
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgradeConfiguration)
+            configuration.enablePipelining = false  // NIOAsyncChannel pipelines HTTP requests
+            configuration.enableErrorHandling = false  // Hummingbird answers HTTP errors
+            configuration.enableResponseHeaderValidation = false  // HTTP types validate them already
+            let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(upgradeResult: result, channel: channel)
+        }
+    }
+
+    /// On the event loop, after NIO added the WebSocket codec: the keepalive and the protocol
+    /// handler.
+    private func installWebSocket(on channel: any Channel, head: HTTPRequestHead, logger: Logger) throws -> UpgradeResult {
+        let operations = channel.pipeline.syncOperations
+        let interval = TimeAmount.seconds(Int64(gateway.configuration.pingIntervalSeconds))
+        try operations.addHandlers([IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
+        switch gateway.webSocketEndpoint(for: head, logger: logger) {
+        case .chat?:
+            let socket = ChatSocket(channel: channel, gateway: gateway, logger: logger)
+            try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
+            return .chat(socket, WebSocketUpgradeRequest(head: head, remoteAddress: channel.remoteAddress))
+        case .echo?, nil:
+            try operations.addHandler(ChatWebSocketHandler(endpoint: .echo, maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
+            return .echo
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.upgradeResult.get() {
+            case .notUpgraded(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .failedUpgrade(let http):
+                await Self.refuseUpgrade(http, logger: logger)
+            case .chat(let socket, let upgrade):
+                // Setup only: afterwards the socket lives on in its channel handlers.
+                await socket.open(upgrade)
+            case .echo:
+                break
+            }
+        } catch {
+            logger.debug("connection ended before its first request was handled", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A refused WebSocket upgrade (foreign origin, unknown path): 400, then close.
+    private static func refuseUpgrade(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger) async {
+        do {
+            try await http.executeThenClose { _, outbound in
+                let head = HTTPResponse(status: .badRequest, headerFields: [.connection: "close", .contentLength: "0"])
+                try await outbound.write(contentsOf: [.head(head), .end(nil)])
+            }
+        } catch {
+            logger.trace("refused upgrade not written", metadata: ["error": "\(error)"])
+        }
+    }
+}

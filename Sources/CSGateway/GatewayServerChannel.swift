@@ -35,8 +35,14 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
         HTTPServerBuilder { responder in GatewayServerChannel(responder: responder, gateway: gateway) }
     }
 
+    /// The receive buffer a connection starts with (it grows for large reads). The channel keeps
+    /// its buffer for reuse between reads, so NIO's default (2 KiB) would be a quarter of an idle
+    /// connection's memory; chat frames and upgrade requests are mostly smaller.
+    static let receiveBuffer = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffer)
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: ClientFrame.Limits.maxFrameBytes,

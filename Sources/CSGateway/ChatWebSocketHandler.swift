@@ -79,10 +79,11 @@ final class ChatWebSocketHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    /// The HTTP server stops (after the gateway's drain): whoever is still here is closed with 1001.
+    /// The HTTP server stops (after the gateway's drain): whoever is still here is closed with
+    /// 1001 at once (the session pool may have stopped already).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent { return fail(context, .goingAway) }
-        context.fireUserInboundEventTriggered(event)
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        if !closeSent { closeNow(context, .goingAway) }
     }
 
     /// NIO's protocol error handler, before this one, already wrote the close and closes.
@@ -140,6 +141,11 @@ final class ChatWebSocketHandler: ChannelDuplexHandler {
             closeSent = true
             return
         }
+        closeNow(context, code)
+    }
+
+    /// Writes the close; the socket is cut if the client does not answer in time.
+    private func closeNow(_ context: ChannelHandlerContext, _ code: WebSocketErrorCode) {
         writeClose(context, code)
         let channel = context.channel
         channel.eventLoop.scheduleTask(in: Self.closeHandshakeTimeout) { channel.close(promise: nil) }

@@ -33,6 +33,8 @@ struct WebSocketSession: Sendable {
         for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
         gateway.stats.connectionOpened()
+        // A drain that began since the caller's check did not see this connection: end it too.
+        if gateway.drain.isDraining { connection.end(.shutdown) }
         do {
             try await gateway.subscriptions.acquire(participant.id)
         } catch {

@@ -102,6 +102,10 @@ extension EndToEnd {
             #expect(logLength == [String(total + 1)], "conversation log length \(logLength), expected \(total) messages + 1 event")
 
             #expect(cluster.dispatcher("d-2")?.isRunning == true, "d-2 is not running")
+            // d-2 took the partitions over (when every message was delivered before the kill,
+            // nothing above waited for it; stopping it mid-start would end it by SIGTERM).
+            let tookOver = await Self.poll(timeout: .seconds(30)) { cluster.dispatcher("d-2")?.log().contains("partition acquired") == true }
+            #expect(tookOver, "d-2 acquired no partition: \(cluster.dispatcher("d-2")?.logTail() ?? "")")
             Self.expectNoErrors(customer.client)
             Self.expectNoErrors(agent.client)
             #expect(cluster.unexpectedlyExited().isEmpty, "processes died: \(cluster.unexpectedlyExited())")

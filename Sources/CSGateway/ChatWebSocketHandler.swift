@@ -153,9 +153,7 @@ final class ChatWebSocketHandler: ChannelDuplexHandler {
 
     private func writeClose(_ context: ChannelHandlerContext, _ code: WebSocketErrorCode) {
         closeSent = true
-        var payload = context.channel.allocator.buffer(capacity: 2)
-        payload.write(webSocketErrorCode: code)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.close(code, allocator: context.channel.allocator)), promise: nil)
     }
 }
 

@@ -47,13 +47,22 @@ struct ChannelConnectionOutput: ConnectionOutput {
     }
 
     func close(code: ChatCloseCode, reason: String, cutAfter: TimeAmount?) {
-        var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: WebSocketErrorCode(codeNumber: Int(code.rawValue)))
-        data.writeString(reason)
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data), promise: nil)
+        let code = WebSocketErrorCode(codeNumber: Int(code.rawValue))
+        channel.writeAndFlush(WebSocketFrame.close(code, reason: reason, allocator: channel.allocator), promise: nil)
         if let cutAfter {
             let channel = self.channel
             channel.eventLoop.scheduleTask(in: cutAfter) { channel.close(promise: nil) }
         }
+    }
+}
+
+extension WebSocketFrame {
+    /// A close frame: the code, then the reason (at most 123 bytes of UTF-8 by RFC 6455; ours are
+    /// short fixed texts).
+    static func close(_ code: WebSocketErrorCode, reason: String = "", allocator: ByteBufferAllocator) -> WebSocketFrame {
+        var data = allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        return WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
     }
 }

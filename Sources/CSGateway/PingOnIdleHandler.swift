@@ -26,11 +26,8 @@ final class PingOnIdleHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Written from the tail, so that the pipeline's WebSocket encoder frames it.
         let channel = context.channel
         if pingOutstanding {
-            var reason = channel.allocator.buffer(capacity: 16)
-            reason.write(webSocketErrorCode: .goingAway)
-            reason.writeString("ping timeout")
             // A dead peer takes nothing: the close frame is a courtesy, the socket goes now.
-            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: reason), promise: nil)
+            channel.writeAndFlush(WebSocketFrame.close(.goingAway, reason: "ping timeout", allocator: channel.allocator), promise: nil)
             channel.close(promise: nil)
         } else {
             pingOutstanding = true

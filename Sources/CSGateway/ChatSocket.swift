@@ -1,5 +1,4 @@
 import CSCore
-import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
@@ -34,7 +33,6 @@ final class ChatSocket: Sendable {
         var readingPaused = false
         var session: WebSocketSession?
         var connection: LocalConnection?
-        var finished = false
     }
 
     let channel: any Channel
@@ -103,7 +101,8 @@ final class ChatSocket: Sendable {
             case .violation(let code):
                 connection?.end(.violation(code))
             case .closed:
-                await finish(session, connection)
+                // Once per socket (the channel goes inactive once); a refused client left nothing.
+                if let session, let connection { await session.close(connection) }
             }
         }
     }
@@ -132,15 +131,6 @@ final class ChatSocket: Sendable {
             return Self.claim(&state)
         }
         if schedule { gateway.sessionPool.submit(self) }
-    }
-
-    private func finish(_ session: WebSocketSession?, _ connection: LocalConnection?) async {
-        let first = state.withLock { state -> Bool in
-            defer { state.finished = true }
-            return !state.finished
-        }
-        guard first, let session, let connection else { return }
-        await session.close(connection)
     }
 
     /// Tells a client that is not served why (an `error` frame), then closes with `code`; the

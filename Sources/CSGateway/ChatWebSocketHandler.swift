@@ -7,9 +7,9 @@ import NIOWebSocket
 /// Below it NIO's codec (frames up to `ClientFrame.Limits.maxFrameBytes`; a longer frame, a
 /// fragmented or long control frame close with 1009 / 1002 through NIO's protocol error handler).
 /// Here: fragments joined up to the same limit (1009 past it), text checked to be UTF-8 (1007),
-/// pings answered, unmasked frames and reserved bits and opcodes refused (1002), and the close handshake: a client's
-/// close is answered and the socket closed; after our close, data is ignored until the client
-/// answers (or the socket is cut). Complete messages go to the endpoint.
+/// pings answered, unmasked frames, reserved bits and reserved opcodes refused (1002), and the
+/// close handshake: a client's close is answered and the socket closed; after our close, data is
+/// ignored until the client answers (or the socket is cut). Complete messages go to the endpoint.
 final class ChatWebSocketHandler: ChannelDuplexHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame

@@ -23,9 +23,8 @@ protocol ConnectionOutput: Sendable {
 /// Writes straight to the WebSocket channel on its event loop: no task and no async queue per
 /// connection, and one flush for everything queued since the last one.
 ///
-/// The frames bypass hummingbird-websocket's outbound writer (its `NIOAsyncWriter` would make every
-/// frame an async hop); the channel below it encodes `WebSocketFrame`s. Control frames (ping, pong)
-/// and closes the session starts itself still go through that writer.
+/// Writes enter the pipeline at its tail: `ChatWebSocketHandler` notes closes on their way, NIO's
+/// encoder frames everything.
 struct ChannelConnectionOutput: ConnectionOutput {
     let channel: any Channel
     let stats: ProcessStats

@@ -1,6 +1,7 @@
 import CSCore
 import CSServer
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOHTTP1
 
@@ -25,8 +26,7 @@ extension GatewayContext {
     /// `unauthorized` error frame and close 4001, which browsers can read (a refused handshake
     /// they cannot).
     func webSocketEndpoint(for head: HTTPRequestHead, logger: Logger) -> WebSocketEndpoint? {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        switch path {
+        switch URI(head.uri).path {
         case "/v1/ws":
             let origin = head.headers.first(name: "Origin")
             guard webSocketOrigins.allows(origin: origin, host: head.headers.first(name: "Host")) else {

@@ -27,6 +27,17 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
+    /// What the upgrade handler decided, for the steps after it on the same connection.
+    private enum UpgradeDecision {
+        case none
+        case refused
+        case accepted(GatewayContext.WebSocketEndpoint)
+    }
+
+    /// The upgrade was accepted, but its endpoint is unknown (cannot happen: NIO installs an
+    /// upgrade only after `shouldUpgrade` accepted it).
+    private struct UpgradeWithoutEndpoint: Error {}
+
     let responder: HTTPChannelHandler.Responder
     let gateway: GatewayContext
 
@@ -43,15 +54,20 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffer)
-            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // The endpoint is decided (origin checked, logged) once, in `shouldUpgrade`.
+            let decision = NIOLoopBoundBox(UpgradeDecision.none, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: ClientFrame.Limits.maxFrameBytes,
                 shouldUpgrade: { channel, head in
-                    upgradeAttempted.value = true
-                    return channel.eventLoop.makeSucceededFuture(gateway.webSocketEndpoint(for: head, logger: logger) == nil ? nil : HTTPHeaders())
+                    let endpoint = gateway.webSocketEndpoint(for: head, logger: logger)
+                    decision.value = endpoint.map(UpgradeDecision.accepted) ?? .refused
+                    return channel.eventLoop.makeSucceededFuture(endpoint == nil ? nil : HTTPHeaders())
                 },
                 upgradePipelineHandler: { channel, head in
-                    channel.eventLoop.makeCompletedFuture { try installWebSocket(on: channel, head: head, logger: logger) }
+                    channel.eventLoop.makeCompletedFuture {
+                        guard case .accepted(let endpoint) = decision.value else { throw UpgradeWithoutEndpoint() }
+                        return try installWebSocket(endpoint, on: channel, head: head, logger: logger)
+                    }
                 }
             )
             let upgradeConfiguration = NIOTypedHTTPServerUpgradeConfiguration<UpgradeResult>(
@@ -62,7 +78,8 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        return upgradeAttempted.value ? .failedUpgrade(http) : .notUpgraded(http)
+                        if case .none = decision.value { return .notUpgraded(http) }
+                        return .failedUpgrade(http)
                     }
                 }
             )
@@ -77,16 +94,18 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// On the event loop, after NIO added the WebSocket codec: the keepalive and the protocol
     /// handler.
-    private func installWebSocket(on channel: any Channel, head: HTTPRequestHead, logger: Logger) throws -> UpgradeResult {
+    private func installWebSocket(
+        _ endpoint: GatewayContext.WebSocketEndpoint, on channel: any Channel, head: HTTPRequestHead, logger: Logger
+    ) throws -> UpgradeResult {
         let operations = channel.pipeline.syncOperations
         let interval = TimeAmount.seconds(Int64(gateway.configuration.pingIntervalSeconds))
         try operations.addHandlers([IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
-        switch gateway.webSocketEndpoint(for: head, logger: logger) {
-        case .chat?:
+        switch endpoint {
+        case .chat:
             let socket = ChatSocket(channel: channel, gateway: gateway, logger: logger)
             try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
             return .chat(socket, WebSocketUpgradeRequest(head: head, remoteAddress: channel.remoteAddress))
-        case .echo?, nil:
+        case .echo:
             try operations.addHandler(ChatWebSocketHandler(endpoint: .echo, maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
             return .echo
         }

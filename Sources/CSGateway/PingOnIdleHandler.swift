@@ -1,4 +1,3 @@
-import CSCore
 import NIOCore
 import NIOWebSocket
 

@@ -88,7 +88,7 @@ struct GatewayCommand: AsyncParsableCommand {
         allowedOrigins.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    @Option(name: .customLong("ping-interval-seconds"), help: "A WebSocket client silent this long gets a ping; silent for another interval, it is disconnected (env CS_PING_INTERVAL_SECONDS; 1 or more).")
+    @Option(name: .customLong("ping-interval-seconds"), help: "A WebSocket client silent this long gets a ping; silent for another interval, it is disconnected (env CS_PING_INTERVAL_SECONDS; 1 to 3600).")
     var pingIntervalSeconds: Int = environment("CS_PING_INTERVAL_SECONDS").flatMap(Int.init) ?? 30
 
     @Option(name: .customLong("heartbeat-ms"), help: "How often the heartbeat hash cs:{ops}:proc:<id> is written (env CS_HEARTBEAT_MS).")

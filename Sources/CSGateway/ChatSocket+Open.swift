@@ -61,7 +61,7 @@ extension ChatSocket {
         var logger = self.logger
         logger[metadataKey: "conn"] = "\(connectionID)"
         let opening = WebSocketSession(
-            participant: participant, connectionID: connectionID, gateway: gateway, channel: channel,
+            participant: participant, connectionID: connectionID, gateway: gateway, output: output,
             resumeOnConnect: upgrade.resumePoints, logger: logger)
         connection = await opening.open(refuse: refuse)
         if connection != nil { session = opening }

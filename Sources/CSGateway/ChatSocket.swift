@@ -36,6 +36,8 @@ final class ChatSocket: Sendable {
     }
 
     let channel: any Channel
+    /// Where the connection's frames go (its outbox writes here).
+    let output: ChannelConnectionOutput
     let gateway: GatewayContext
     let logger: Logger
     private let state = Mutex(State())
@@ -43,8 +45,9 @@ final class ChatSocket: Sendable {
     /// Client messages a socket may have waiting before its reading pauses.
     static let inboxLimit = 64
 
-    init(channel: any Channel, gateway: GatewayContext, logger: Logger) {
-        self.channel = channel
+    init(output: ChannelConnectionOutput, gateway: GatewayContext, logger: Logger) {
+        self.channel = output.channel
+        self.output = output
         self.gateway = gateway
         self.logger = logger
     }
@@ -136,8 +139,8 @@ final class ChatSocket: Sendable {
     /// Tells a client that is not served why (an `error` frame), then closes with `code`; the
     /// socket is cut if the client does not answer the close.
     func refuse(_ error: ChatError, close code: ChatCloseCode) {
-        let output = ChannelConnectionOutput(channel: channel, stats: gateway.stats)
-        let frame = ByteBuffer(string: ServerFrame.error(error))
+        let output = self.output
+        let frame = TextFrame.encode(ByteBuffer(string: ServerFrame.error(error)))
         output.schedule {
             _ = output.write([frame])
             output.close(code: code, reason: error.message, cutAfter: ChatWebSocketHandler.closeHandshakeTimeout)

@@ -10,10 +10,13 @@ import NIOWebSocket
 /// is its event loop: writes then need no lock and no task, and keep the order they were
 /// scheduled in.
 protocol ConnectionOutput: Sendable {
+    /// Names the output's thread: bodies scheduled on outputs with the same `thread` run on one
+    /// thread, in the order they were scheduled (a broadcast schedules one body per thread).
+    var thread: ObjectIdentifier { get }
     /// Runs `body` on the output's thread, after every body scheduled before it.
     func schedule(_ body: @escaping @Sendable () -> Void)
-    /// Writes the frames as text messages with one flush; returns the bytes still waiting to go
-    /// out (written but not yet taken by the kernel).
+    /// Writes whole encoded text frames (`TextFrame.encode`) with one flush; returns the bytes
+    /// still waiting to go out (written but not yet taken by the kernel).
     func write(_ frames: [ByteBuffer]) -> Int
     /// Writes a close frame; when `cutAfter` is set, closes the socket that long after whether or
     /// not the client answered (a client that does not read never takes the close frame).
@@ -23,25 +26,27 @@ protocol ConnectionOutput: Sendable {
 /// Writes straight to the WebSocket channel on its event loop: no task and no async queue per
 /// connection, and one flush for everything queued since the last one.
 ///
-/// Writes enter the pipeline at its tail: `ChatWebSocketHandler` notes closes on their way, NIO's
-/// encoder frames everything.
+/// Frames are encoded when queued and go out through `RawFrameWriter` at the socket end of the
+/// pipeline; closes enter at its tail, so `ChatWebSocketHandler` notes them on their way.
 struct ChannelConnectionOutput: ConnectionOutput {
     let channel: any Channel
+    let writer: RawFrameWriter
     let stats: ProcessStats
+
+    var thread: ObjectIdentifier { ObjectIdentifier(channel.eventLoop) }
 
     func schedule(_ body: @escaping @Sendable () -> Void) {
         channel.eventLoop.execute(body)
     }
 
     func write(_ frames: [ByteBuffer]) -> Int {
+        writer.write(frames)
         for frame in frames {
-            channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
             stats.messageOut()
-            if let committedAt = WebSocketSession.commitTimeOfMessage(frame) {
+            if let committedAt = WebSocketSession.commitTimeOfMessage(TextFrame.payload(of: frame)) {
                 stats.latency.recordMilliseconds(max(0, nowMilliseconds() - committedAt))
             }
         }
-        channel.flush()
         return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 

@@ -9,6 +9,9 @@ public final class ConnectionRegistry: Sendable {
     private struct State {
         var connections: [String: LocalConnection] = [:]
         var byUser: [String: [String: LocalConnection]] = [:]
+        /// By the thread their frames are written on (`LocalConnection.thread`): a broadcast
+        /// hands each event loop its own connections.
+        var byThread: [ObjectIdentifier: [String: LocalConnection]] = [:]
     }
 
     private let state = Mutex(State())
@@ -19,6 +22,7 @@ public final class ConnectionRegistry: Sendable {
         state.withLock { state in
             state.connections[connection.id] = connection
             state.byUser[connection.participant.id, default: [:]][connection.id] = connection
+            state.byThread[connection.thread, default: [:]][connection.id] = connection
         }
     }
 
@@ -27,6 +31,8 @@ public final class ConnectionRegistry: Sendable {
             state.connections[connection.id] = nil
             state.byUser[connection.participant.id]?[connection.id] = nil
             if state.byUser[connection.participant.id]?.isEmpty == true { state.byUser[connection.participant.id] = nil }
+            state.byThread[connection.thread]?[connection.id] = nil
+            if state.byThread[connection.thread]?.isEmpty == true { state.byThread[connection.thread] = nil }
         }
     }
 
@@ -55,22 +61,38 @@ public final class ConnectionRegistry: Sendable {
     public var count: Int { state.withLock { $0.connections.count } }
 
     /// Writes a broadcast to every local connection its selector matches (`all`, `agents`,
-    /// `customers`, `skill:<s>`, `users:<id>,<id>`); returns the users it reached.
-    public func deliverNotification(selector: String, id: String, _ frame: ByteBuffer) -> [String] {
-        let targets: [LocalConnection]
-        if selector.hasPrefix("users:") {
+    /// `customers`, `skill:<s>`, `users:<id>,<id>`); the tally tells the users it reached.
+    ///
+    /// Each event loop gets one job that matches, marks and writes its own connections (the same
+    /// encoded bytes for all of them): the loops work in parallel, and nothing is scheduled or
+    /// woken per connection. Returns once the jobs are scheduled, so broadcasts keep their order.
+    func deliverNotification(selector: String, id: String, _ frame: ByteBuffer) -> BroadcastTally {
+        let groups: [[LocalConnection]]
+        let chosenUsers = selector.hasPrefix("users:")
+        if chosenUsers {
             let users = selector.dropFirst("users:".count).split(separator: ",").map(String.init)
-            targets = state.withLock { state in users.flatMap { state.byUser[$0].map { Array($0.values) } ?? [] } }
+            let targets = state.withLock { state in users.flatMap { state.byUser[$0].map { Array($0.values) } ?? [] } }
+            groups = Array(Dictionary(grouping: targets, by: \.thread).values)
         } else {
-            targets = state.withLock { state in
-                state.connections.values.filter {
-                    PushNotification.Audience.matches(selector: selector, role: $0.participant.role, skills: $0.skills)
+            groups = state.withLock { state in state.byThread.values.map { Array($0.values) } }
+        }
+        let tally = BroadcastTally(jobs: groups.count)
+        for connections in groups {
+            connections[0].output.schedule {
+                let encoded = TextFrame.encode(frame)
+                var reached: [String] = []
+                for connection in connections
+                where (chosenUsers
+                    || PushNotification.Audience.matches(selector: selector, role: connection.participant.role, skills: connection.skills))
+                    && connection.markNotification(id)
+                {
+                    connection.sendOnOutputThread(encoded: encoded)
+                    reached.append(connection.participant.id)
                 }
+                tally.finish(reached)
             }
         }
-        var reached = Set<String>()
-        for connection in targets where connection.sendNotification(frame, id: id) { reached.insert(connection.participant.id) }
-        return Array(reached)
+        return tally
     }
 
     /// Whether `userID` still has a connection here.

@@ -42,8 +42,9 @@ struct DeliveryService: Service {
                         registry.deliver(toUser: String(channel.dropFirst(userPrefix.count)), payload)
                     } else if channel == gatewayChannel {
                         deliverToConnection(payload)
-                    } else if channel == RedisKeys.broadcastChannel {
-                        await deliverBroadcast(payload)
+                    } else if channel == RedisKeys.broadcastChannel, let (id, tally) = deliverBroadcast(payload) {
+                        // Deliveries go on while the event loops write it; the receipts follow.
+                        group.addTask { await recordReceipts(of: id, tally) }
                     }
                 case .pmessage:
                     break
@@ -98,17 +99,22 @@ struct DeliveryService: Service {
     }
 
     /// `<selector> <notificationId> <frame>`: one publish, matched against local connections here.
-    private func deliverBroadcast(_ payload: ByteBuffer) async {
+    private func deliverBroadcast(_ payload: ByteBuffer) -> (id: String, tally: BroadcastTally)? {
         var payload = payload
         guard let selectorEnd = payload.readableBytesView.firstIndex(of: UInt8(ascii: " ")),
             let selector = payload.readString(length: selectorEnd - payload.readerIndex)
-        else { return }
+        else { return nil }
         payload.moveReaderIndex(forwardBy: 1)
         guard let idEnd = payload.readableBytesView.firstIndex(of: UInt8(ascii: " ")),
             let id = payload.readString(length: idEnd - payload.readerIndex)
-        else { return }
+        else { return nil }
         payload.moveReaderIndex(forwardBy: 1)
-        let reached = registry.deliverNotification(selector: selector, id: id, payload)
+        return (id, registry.deliverNotification(selector: selector, id: id, payload))
+    }
+
+    /// Notes who got a broadcast (`delivered` receipts), once its writes are done.
+    private func recordReceipts(of id: String, _ tally: BroadcastTally) async {
+        let reached = await tally.reachedUsers()
         do {
             try await notifications.recordDelivered(notificationID: id, userIDs: reached)
         } catch {

@@ -92,17 +92,19 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// On the event loop, after NIO added the WebSocket codec: the keepalive and the protocol
-    /// handler.
+    /// On the event loop, after NIO added the WebSocket codec: the writer of encoded frames, the
+    /// keepalive and the protocol handler.
     private func installWebSocket(
         _ endpoint: GatewayContext.WebSocketEndpoint, on channel: any Channel, head: HTTPRequestHead, logger: Logger
     ) throws -> UpgradeResult {
         let operations = channel.pipeline.syncOperations
         let interval = TimeAmount.seconds(Int64(gateway.configuration.pingIntervalSeconds))
-        try operations.addHandlers([IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
+        let writer = RawFrameWriter()
+        try operations.addHandlers([writer, IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
         switch endpoint {
         case .chat:
-            let socket = ChatSocket(channel: channel, gateway: gateway, logger: logger)
+            let output = ChannelConnectionOutput(channel: channel, writer: writer, stats: gateway.stats)
+            let socket = ChatSocket(output: output, gateway: gateway, logger: logger)
             try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
             return .chat(socket, WebSocketUpgradeRequest(head: head, remoteAddress: channel.remoteAddress))
         case .echo:

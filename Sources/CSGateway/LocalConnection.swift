@@ -8,7 +8,7 @@ import Synchronization
 /// written twice (a replay racing a live delivery, a re-published entry), and holds live entries
 /// of a conversation back while that conversation is being replayed (`resume`).
 ///
-/// Frames wait in an outbox; the first frame into an empty outbox schedules one flush on the
+/// Frames wait in an outbox, encoded (`TextFrame`); the first frame into an empty outbox schedules one flush on the
 /// output's thread (the channel's event loop), which writes everything queued by then with one
 /// flush. More than `maxQueuedBytes` waiting (in the outbox, or written but not yet taken by the
 /// kernel) ends the connection as a slow consumer.
@@ -37,6 +37,8 @@ public final class LocalConnection: Sendable {
     /// The agent's skills (empty for customers), for skill-audience broadcasts.
     public let skills: [String]
     let output: any ConnectionOutput
+    /// `output.thread`, kept: a broadcast groups thousands of connections by it.
+    let thread: ObjectIdentifier
     let maxQueuedBytes: Int
     let state = Mutex(State())
 
@@ -48,6 +50,7 @@ public final class LocalConnection: Sendable {
         self.participant = participant
         self.skills = skills
         self.output = output
+        self.thread = output.thread
         self.maxQueuedBytes = maxQueuedBytes
     }
 
@@ -70,8 +73,9 @@ public final class LocalConnection: Sendable {
             guard header.seq > state.delivered[header.conversationID, default: 0] else { return }
             state.delivered[header.conversationID] = header.seq
         }
-        state.outbox.append(frame)
-        state.outboxBytes += frame.readableBytes
+        let encoded = TextFrame.encode(frame)
+        state.outbox.append(encoded)
+        state.outboxBytes += encoded.readableBytes
     }
 
     /// Starts holding live entries of `conversationID` back while it is replayed.
@@ -87,8 +91,9 @@ public final class LocalConnection: Sendable {
             let mark = state.delivered[conversationID, default: 0]
             guard seq > mark || belowMark else { return }
             state.delivered[conversationID] = max(mark, seq)
-            state.outbox.append(frame)
-            state.outboxBytes += frame.readableBytes
+            let encoded = TextFrame.encode(frame)
+            state.outbox.append(encoded)
+            state.outboxBytes += encoded.readableBytes
         }
     }
 
@@ -126,12 +131,27 @@ public final class LocalConnection: Sendable {
     /// Queues a notification unless this connection already got it; returns whether it did now.
     @discardableResult
     func sendNotification(_ frame: ByteBuffer, id: String) -> Bool {
-        let fresh = state.withLock { state -> Bool in
+        let fresh = markNotification(id)
+        if fresh { send(frame) }
+        return fresh
+    }
+
+    /// Notes that this connection gets notification `id` now; false when it already had it.
+    func markNotification(_ id: String) -> Bool {
+        state.withLock { state -> Bool in
             if state.notifications.count > 500 { state.notifications.removeAll() }
             return state.notifications.insert(id).inserted
         }
-        if fresh { send(frame) }
-        return fresh
+    }
+
+    /// On the output's thread: queues a frame that is not a committed entry (a broadcast), already
+    /// encoded (`TextFrame.encode`), and writes it at once unless earlier frames are waiting for
+    /// their flush.
+    func sendOnOutputThread(encoded frame: ByteBuffer) {
+        enqueue(onOutputThread: true) { state in
+            state.outbox.append(frame)
+            state.outboxBytes += frame.readableBytes
+        }
     }
 
     /// Whether a `typing` for the conversation may be forwarded now (at most one per second).

@@ -14,7 +14,7 @@ struct WebSocketSession: Sendable {
     let connectionID: String
     let gateway: GatewayContext
     /// The connection's channel: frames are written to it directly (`ChannelConnectionOutput`).
-    let channel: any Channel
+    let output: ChannelConnectionOutput
     /// Positions from the connection URL: replayed before any live entry of those conversations.
     var resumeOnConnect: [ClientFrame.ResumePoint] = []
     let logger: Logger
@@ -29,7 +29,7 @@ struct WebSocketSession: Sendable {
         if participant.role.isStaff { skills = (try? await gateway.agents.find(participant.id))?.skills ?? [] }
         let connection = LocalConnection(
             id: connectionID, participant: participant, skills: skills,
-            output: ChannelConnectionOutput(channel: channel, stats: gateway.stats), maxQueuedBytes: gateway.configuration.maxQueuedBytes)
+            output: output, maxQueuedBytes: gateway.configuration.maxQueuedBytes)
         for point in resumeOnConnect { connection.beginReplay(point.conversationId) }
         gateway.registry.add(connection)
         gateway.stats.connectionOpened()

@@ -21,11 +21,13 @@ struct LocalConnectionTests {
 
         let record = Mutex(Record())
 
+        var thread: ObjectIdentifier { ObjectIdentifier(self) }
+
         func schedule(_ body: @escaping @Sendable () -> Void) { record.withLock { $0.scheduled.append(body) } }
 
         func write(_ frames: [ByteBuffer]) -> Int {
             record.withLock { record in
-                record.flushes.append(frames.map { String(buffer: $0) })
+                record.flushes.append(frames.map { String(buffer: TextFrame.payload(of: $0)) })
                 return record.buffered
             }
         }
@@ -64,6 +66,18 @@ struct LocalConnectionTests {
         connection.send(ByteBuffer(string: "d"))
         output.runScheduled()
         #expect(output.flushes == [["a", "b", "c"], ["d"]])
+    }
+
+    @Test func aBroadcastOnTheOutputThreadIsWrittenAtOnceButNeverBeforeQueuedFrames() {
+        let (connection, output) = Self.connection()
+        connection.sendOnOutputThread(encoded: TextFrame.encode(ByteBuffer(string: "n1")))
+        #expect(output.pending == 0 && output.flushes == [["n1"]], "nothing waiting: written at once, no job scheduled")
+        connection.send(ByteBuffer(string: "a"))
+        connection.sendOnOutputThread(encoded: TextFrame.encode(ByteBuffer(string: "n2")))
+        #expect(output.flushes == [["n1"]], "a flush is pending: the broadcast waits behind its frames")
+        output.runScheduled()
+        #expect(output.flushes == [["n1"], ["a", "n2"]])
+        #expect(connection.markNotification("x") && !connection.markNotification("x"), "a notification id is taken once")
     }
 
     @Test func aCommittedEntryIsWrittenOnceAndHeldDuringItsReplay() {

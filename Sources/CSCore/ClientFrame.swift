@@ -57,7 +57,8 @@ public enum ClientFrame: Sendable, Equatable {
 extension ClientFrame {
     private struct OnlyID: Decodable { var id: String? }
 
-    private struct Raw: Decodable {
+    /// The frame's fields as sent, before validation.
+    struct Raw: Decodable, Equatable {
         var type: String?
         var id: String?
         var conversationId: String?
@@ -80,9 +81,23 @@ extension ClientFrame {
     /// - Throws: `ChatError` with `bad_request`, `unknown_type` or `invalid_field`; the error's
     ///   message names the offending field but never echoes message bodies.
     public static func decode(_ bytes: some Collection<UInt8>) throws(ChatError) -> ClientFrame {
-        let raw: Raw
+        if let raw = bytes.withContiguousStorageIfAvailable({ FlatFrameScanner.scan(UnsafeRawBufferPointer($0)) }), let raw {
+            return try validate(raw)
+        }
+        return try validate(decodeWithFoundation(bytes))
+    }
+
+    /// Decodes and validates one text frame as received (see `decode(_:)` for the errors).
+    public static func decode(_ text: String) throws(ChatError) -> ClientFrame {
+        var text = text
+        if let raw = text.withUTF8({ FlatFrameScanner.scan(UnsafeRawBufferPointer($0)) }) { return try validate(raw) }
+        return try validate(decodeWithFoundation(text.utf8))
+    }
+
+    /// Any JSON, with Foundation's decoder: the reference behaviour the flat scanner matches.
+    static func decodeWithFoundation(_ bytes: some Collection<UInt8>) throws(ChatError) -> Raw {
         do {
-            raw = try JSONDecoder().decode(Raw.self, from: Data(bytes))
+            return try JSONDecoder().decode(Raw.self, from: Data(bytes))
         } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
             let field = context.codingPath.map(\.stringValue).joined(separator: ".")
             throw ChatError(.invalidField, "\(field) has the wrong type")
@@ -94,6 +109,10 @@ extension ClientFrame {
             // Foundation reports numbers it cannot represent (1e400, 2^64) as malformed JSON.
             throw ChatError(.badRequest, "frame must be a JSON object (with numbers in range)")
         }
+    }
+
+    /// The checks every frame type's fields must pass.
+    static func validate(_ raw: Raw) throws(ChatError) -> ClientFrame {
         guard let type = raw.type else { throw ChatError(.unknownType, "type is missing") }
         switch type {
         case "message":

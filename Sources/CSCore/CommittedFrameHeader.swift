@@ -17,6 +17,13 @@ public struct CommittedFrameHeader: Sendable, Equatable {
 
     /// Parses the header, or returns nil for frames that carry no `seq`.
     public static func parse(_ bytes: some Collection<UInt8>) -> CommittedFrameHeader? {
+        if let header = bytes.withContiguousStorageIfAvailable({ parse(UnsafeRawBufferPointer($0)) }) { return header }
+        return Array(bytes).withUnsafeBytes { parse($0) }
+    }
+
+    /// Parses the header from contiguous bytes. Not generic: the gateway runs it for every frame it
+    /// delivers, and a generic version called from another module runs unspecialised.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> CommittedFrameHeader? {
         var index = bytes.startIndex
         func expect(_ literal: [UInt8]) -> Bool {
             for byte in literal {
@@ -34,7 +41,7 @@ public struct CommittedFrameHeader: Sendable, Equatable {
             guard bytes[index] != UInt8(ascii: "\\") else { return nil }
             index = bytes.index(after: index)
         }
-        let id = String(decoding: bytes[idStart..<index], as: UTF8.self)
+        let id = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[idStart..<index]), as: UTF8.self)
         guard expect(seqKey) else { return nil }
         var seq = 0
         var digits = 0

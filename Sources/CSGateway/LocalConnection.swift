@@ -58,7 +58,7 @@ public final class LocalConnection: Sendable {
 
     /// Queues a frame for writing (committed entries once each, unless held back).
     func send(_ frame: ByteBuffer) {
-        let header = CommittedFrameHeader.parse(frame.readableBytesView)
+        let header = frame.withUnsafeReadableBytes { CommittedFrameHeader.parse($0) }
         enqueue { state in Self.deliver(frame, header, into: &state) }
     }
 
@@ -104,7 +104,7 @@ public final class LocalConnection: Sendable {
         var mark = 0
         enqueue { state in
             let held = state.holdingAll ? [] : (state.held.removeValue(forKey: conversationID) ?? [])
-            for frame in held { Self.deliver(frame, CommittedFrameHeader.parse(frame.readableBytesView), into: &state) }
+            for frame in held { Self.deliver(frame, frame.withUnsafeReadableBytes { CommittedFrameHeader.parse($0) }, into: &state) }
             mark = state.delivered[conversationID, default: 0]
         }
         return mark
@@ -123,7 +123,7 @@ public final class LocalConnection: Sendable {
             let held = state.held
             state.held = [:]
             for frames in held.values {
-                for frame in frames { Self.deliver(frame, CommittedFrameHeader.parse(frame.readableBytesView), into: &state) }
+                for frame in frames { Self.deliver(frame, frame.withUnsafeReadableBytes { CommittedFrameHeader.parse($0) }, into: &state) }
             }
         }
     }

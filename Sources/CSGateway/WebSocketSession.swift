@@ -79,7 +79,7 @@ struct WebSocketSession: Sendable {
         }
         let frame: ClientFrame
         do {
-            frame = try ClientFrame.decode(text.utf8)
+            frame = try ClientFrame.decode(text)
         } catch {
             connection.send(ByteBuffer(string: ServerFrame.error(error, id: ClientFrame.idOfInvalidFrame(text.utf8))))
             return

@@ -1,6 +1,7 @@
-import CSCore
+@testable import CSCore
 import Foundation
 import PropertyBased
+import Synchronization
 import Testing
 
 /// Property-based fuzzing of `ClientFrame.decode`, the gateway's parser of untrusted input
@@ -41,6 +42,45 @@ struct ClientFrameFuzzTests {
         await propertyCheck(count: Self.iterations, input: FrameFuzz.mutatedFrame) { bytes in
             _ = Self.check(bytes)
         }
+    }
+
+    /// The flat scanner is a shortcut only: wherever it answers, Foundation's decoder gives the
+    /// same fields (and so the same frame or error).
+    static func checkScannerAgreesWithFoundation(_ bytes: [UInt8]) -> Bool {
+        guard let fast = bytes.withUnsafeBytes({ FlatFrameScanner.scan($0) }) else { return false }
+        let reference: ClientFrame.Raw
+        do {
+            reference = try ClientFrame.decodeWithFoundation(bytes)
+        } catch {
+            Issue.record("scanner accepted what Foundation refuses (\(error)): \(FrameFuzz.show(bytes))")
+            return true
+        }
+        #expect(fast == reference, "\(FrameFuzz.show(bytes))")
+        return true
+    }
+
+    @Test("the flat scanner agrees with Foundation's decoder wherever it answers")
+    func scannerAgreesWithFoundation() async {
+        let answered = Mutex(0)
+        await propertyCheck(count: Self.iterations, input: FrameFuzz.mutatedFrame) { bytes in
+            if Self.checkScannerAgreesWithFoundation(bytes) { answered.withLock { $0 += 1 } }
+        }
+        await propertyCheck(count: Self.iterations, input: FrameFuzz.validFrame) { frame in
+            if Self.checkScannerAgreesWithFoundation(Array(FrameFuzz.encode(frame).utf8)) { answered.withLock { $0 += 1 } }
+        }
+        for text in [
+            #"{"type":"message","id":"c-1","conversationId":"v_a.k1","body":"Hello"}"#,
+            " {\"type\" : \"ping\" } \n", #"{}"#, #"{"type":"message","body":"Grüße 👋"}"#,
+        ] {
+            #expect(Self.checkScannerAgreesWithFoundation(Array(text.utf8)), "scanner should answer \(text)")
+        }
+        for text in [
+            #"{"type":"message","body":"a\"b"}"#, #"{"type":"ping","type":"ping"}"#, #"{"type":"read","seq":3}"#,
+            #"{"type":"ping","extra":"x"}"#, #"{"type":"ping"} x"#, #"{"type":null}"#, "{\"body\":\"a\u{1}b\"}",
+        ] {
+            #expect(Array(text.utf8).withUnsafeBytes { FlatFrameScanner.scan($0) } == nil, "scanner must leave \(text) to Foundation")
+        }
+        #expect(answered.withLock { $0 } > Self.iterations / 10, "the properties above exercise the scanner")
     }
 
     @Test("random valid frames round-trip: encode, decode, equal")

@@ -41,12 +41,14 @@ public struct Dispatcher: Service {
             }
             for lease in leases.values { lease.requestStop() }
         }
-        // Every worker has stopped: give the leases up so others take over at once.
-        for partition in leases.keys {
-            _ = try? await redis.evalScript(
-                LeaseScripts.release, keys: [.init(RedisKeys.lease(partition: partition))], arguments: [.init(configuration.dispatcherID)])
+        // Every worker has stopped: give the leases up so others take over at once. One pipeline
+        // (EVAL, so no NOSCRIPT round): with Redis down, shutdown waits for one connect timeout,
+        // not one per partition (the leases then simply expire).
+        var goodbye: [[RedisArgument]] = leases.keys.map { partition in
+            ["EVAL", .init(LeaseScripts.release.source), "1", .init(RedisKeys.lease(partition: partition)), .init(configuration.dispatcherID)]
         }
-        _ = try? await redis.send("ZREM", .init(RedisKeys.dispatchers), .init(configuration.dispatcherID))
+        goodbye.append(["ZREM", .init(RedisKeys.dispatchers), .init(configuration.dispatcherID)])
+        _ = try? await redis.pipeline(goodbye)
     }
 
     /// One round: heartbeat, renew what we own, take free partitions up to our share, hand back extras.

@@ -8,10 +8,10 @@ import Synchronization
 /// written twice (a replay racing a live delivery, a re-published entry), and holds live entries
 /// of a conversation back while that conversation is being replayed (`resume`).
 ///
-/// Frames wait in an outbox, encoded (`TextFrame`); the first frame into an empty outbox schedules one flush on the
-/// output's thread (the channel's event loop), which writes everything queued by then with one
-/// flush. More than `maxQueuedBytes` waiting (in the outbox, or written but not yet taken by the
-/// kernel) ends the connection as a slow consumer.
+/// Frames wait in an outbox, already encoded (`TextFrame`); the first frame into an empty outbox
+/// schedules one flush on the output's thread (the channel's event loop), which writes everything
+/// queued by then with one flush. More than `maxQueuedBytes` waiting (in the outbox, or written
+/// but not yet taken by the kernel) ends the connection as a slow consumer.
 public final class LocalConnection: Sendable {
     public enum EndReason: Sendable, Equatable {
         case slowConsumer

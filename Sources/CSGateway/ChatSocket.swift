@@ -7,10 +7,13 @@ import Synchronization
 /// client is authenticated, and the client messages waiting to be handled.
 ///
 /// No task belongs to a socket while it is idle. Its handler (`ChatWebSocketHandler`, on the
-/// event loop) passes each text message to `receive`; the first message into an empty inbox hands
-/// the socket to the `SessionPool`, whose child task handles the inbox in order and ends when it
-/// is empty. The setup (`open`: authentication, subscription, hello, replays) runs in the HTTP
-/// server's connection task, which then ends too.
+/// event loop) passes each text message to `receive`. A chat message that finds the socket idle
+/// is appended right there (`WebSocketSession.handleOnEventLoop`, no task); anything else, and
+/// whatever arrives while a frame is being handled, goes into the inbox, and the first item into
+/// it hands the socket to the `SessionPool`, whose child task handles the inbox in order and ends
+/// when it is empty. Either way one frame of a socket is handled at a time, in arrival order.
+/// The setup (`open`: authentication, subscription, hello, replays) runs in the HTTP server's
+/// connection task, which then ends too.
 final class ChatSocket: Sendable {
     enum Received {
         case keepReading
@@ -20,6 +23,8 @@ final class ChatSocket: Sendable {
 
     private enum Item {
         case text(String)
+        /// A chat message checked on the event loop that needs a task to wait for Redis.
+        case entry(InboundEntry, replyID: String)
         /// The client broke a protocol rule: close after the messages before it are handled.
         case violation(ChatCloseCode)
         case closed
@@ -52,8 +57,18 @@ final class ChatSocket: Sendable {
         self.logger = logger
     }
 
-    /// On the event loop: queues a client message.
+    /// On the event loop: handles a client message now if the socket is idle, else queues it.
     func receive(_ text: String) -> Received {
+        let idle = state.withLock { state -> (WebSocketSession, LocalConnection)? in
+            guard state.opened, !state.scheduled, state.items.isEmpty, let session = state.session, let connection = state.connection
+            else { return nil }
+            state.scheduled = true  // this frame is now the one being handled
+            return (session, connection)
+        }
+        if let (session, connection) = idle {
+            handleNow(text, session, connection)
+            return .keepReading
+        }
         let (schedule, pause) = state.withLock { state -> (Bool, Bool) in
             state.items.append(.text(text))
             let pause = state.items.count >= Self.inboxLimit
@@ -62,6 +77,34 @@ final class ChatSocket: Sendable {
         }
         if schedule { gateway.sessionPool.submit(self) }
         return pause ? .pauseReading : .keepReading
+    }
+
+    /// On the event loop, holding the socket's turn: a chat message goes to Redis from here; what
+    /// needs a task goes to the front of the inbox, for the pool.
+    private func handleNow(_ text: String, _ session: WebSocketSession, _ connection: LocalConnection) {
+        guard connection.reasonForEnd == nil else { return finishedNow() }
+        switch session.handleOnEventLoop(text, connection, finished: { self.finishedNow() }) {
+        case .started: break
+        case .answered: finishedNow()
+        case .needsPool: handOver(.text(text))
+        case .needsTask(let entry, let replyID): handOver(.entry(entry, replyID: replyID))
+        }
+    }
+
+    /// The frame handled without the pool is answered: the socket's turn ends, or passes to the
+    /// pool if more arrived meanwhile.
+    private func finishedNow() {
+        let schedule = state.withLock { state -> Bool in
+            state.scheduled = false
+            return Self.claim(&state)
+        }
+        if schedule { gateway.sessionPool.submit(self) }
+    }
+
+    /// Gives the socket's turn, with `item` first, to the pool.
+    private func handOver(_ item: Item) {
+        state.withLock { $0.items.insert(item, at: 0) }
+        gateway.sessionPool.submit(self)
     }
 
     /// On the event loop: the socket closed; once the messages before it are handled, the
@@ -101,6 +144,9 @@ final class ChatSocket: Sendable {
             case .text(let text):
                 guard let session, let connection, connection.reasonForEnd == nil else { continue }
                 await session.handle(text, connection)
+            case .entry(let entry, let replyID):
+                guard let session, let connection, connection.reasonForEnd == nil else { continue }
+                await session.accept(entry, replyID: replyID, connection)
             case .violation(let code):
                 connection?.end(.violation(code))
             case .closed:

@@ -1,5 +1,6 @@
 import CSCore
 import CSRedis
+import NIOCore
 
 /// Appends accepted client actions to the inbound stream of their partition.
 public struct InboundPublisher: Sendable {
@@ -30,6 +31,34 @@ public struct InboundPublisher: Sendable {
     /// - Throws: `ChatError(.notFound)` for a conversation id that names no customer,
     ///   `RedisError` when Redis cannot take it (the caller reports `unavailable`).
     public func append(_ entry: InboundEntry) async throws -> String {
+        let reply: RESPValue
+        switch try command(for: entry) {
+        case .plain(let arguments): reply = try await redis.send(arguments)
+        case .acceptOnce(let keys, let arguments): reply = try await redis.evalScript(Self.acceptOnce, keys: keys, arguments: arguments)
+        }
+        return try Self.entryID(from: reply)
+    }
+
+    /// `append` without a task, for a caller on an event loop: nil when Redis has no live
+    /// connection right now (then use `append`). The future completes on Redis' event loop.
+    ///
+    /// - Throws: `ChatError` as `append` does, before anything is sent.
+    func appendNow(_ entry: InboundEntry) throws -> EventLoopFuture<String>? {
+        let sent: EventLoopFuture<RESPValue>?
+        switch try command(for: entry) {
+        case .plain(let arguments): sent = redis.sendNow(arguments)
+        case .acceptOnce(let keys, let arguments): sent = redis.evalScriptNow(Self.acceptOnce, keys: keys, arguments: arguments)
+        }
+        return sent?.flatMapThrowing(Self.entryID(from:))
+    }
+
+    private enum Command {
+        case plain([RedisArgument])
+        case acceptOnce(keys: [RedisArgument], arguments: [RedisArgument])
+    }
+
+    /// The partition's stream and the command that appends `entry` to it.
+    private func command(for entry: InboundEntry) throws -> Command {
         let partition: Int
         if entry.role == .customer {
             // A customer's conversations all carry their id; refuse others before they cost a stream entry.
@@ -46,20 +75,20 @@ public struct InboundPublisher: Sendable {
         }
         let fields = entry.fields
         var arguments: [RedisArgument] = []
-        arguments.reserveCapacity(1 + fields.count * 2)
-        let reply: RESPValue
+        arguments.reserveCapacity(3 + fields.count * 2)
         if entry.clientMessageID.isEmpty {
             arguments = ["XADD", .init(RedisKeys.inbound(partition: partition)), "*"]
             for (name, value) in fields { arguments += [.init(name), .init(value)] }
-            reply = try await redis.send(arguments)
-        } else {
-            // A retried client message id gets the entry id of its first acceptance, and no new entry.
-            arguments = [.init(Self.acceptanceMemorySeconds)]
-            for (name, value) in fields { arguments += [.init(name), .init(value)] }
-            let key = RedisKeys.acceptedMessage(partition: partition, userID: entry.userID, clientMessageID: entry.clientMessageID)
-            reply = try await redis.evalScript(
-                Self.acceptOnce, keys: [.init(RedisKeys.inbound(partition: partition)), .init(key)], arguments: arguments)
+            return .plain(arguments)
         }
+        // A retried client message id gets the entry id of its first acceptance, and no new entry.
+        arguments = [.init(Self.acceptanceMemorySeconds)]
+        for (name, value) in fields { arguments += [.init(name), .init(value)] }
+        let key = RedisKeys.acceptedMessage(partition: partition, userID: entry.userID, clientMessageID: entry.clientMessageID)
+        return .acceptOnce(keys: [.init(RedisKeys.inbound(partition: partition)), .init(key)], arguments: arguments)
+    }
+
+    private static func entryID(from reply: RESPValue) throws -> String {
         guard let id = reply.string else { throw RedisError(code: .protocolError, message: "XADD returned no id") }
         return id
     }

@@ -68,15 +68,7 @@ struct WebSocketSession: Sendable {
     func handle(_ text: String, _ connection: LocalConnection) async {
         // Rate limit: a frame over the connection's limit is not processed (docs/protocol.md).
         let verdict = frameLimiter.admit(gateway.configuration)
-        if verdict != .accept {
-            let limited = ChatError(.rateLimited, "too many frames; slow down")
-            connection.send(ByteBuffer(string: ServerFrame.error(limited, id: ClientFrame.idOfInvalidFrame(text.utf8))))
-            if verdict == .close {
-                logger.info("closing connection: repeated rate-limit violations", metadata: ["user": "\(participant.id)"])
-                connection.end(.violation(.rateLimited))
-            }
-            return
-        }
+        if verdict != .accept { return refuseOverLimit(verdict, text, connection) }
         let frame: ClientFrame
         do {
             frame = try ClientFrame.decode(text)
@@ -88,11 +80,7 @@ struct WebSocketSession: Sendable {
         case .ping(let id):
             connection.send(ByteBuffer(string: ServerFrame.pong(id: id)))
         case .message(let id, let conversationID, let body, let skill):
-            let entry = InboundEntry(
-                kind: .message, userID: participant.id, role: participant.role, userName: participant.name,
-                clientMessageID: id, conversationID: conversationID ?? "", body: body, skill: skill ?? "",
-                gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
-            await accept(entry, replyID: id, connection)
+            await accept(messageEntry(conversationID: conversationID, clientMessageID: id, body: body, skill: skill), replyID: id, connection)
         case .close(let id, let conversationID):
             let entry = InboundEntry(
                 kind: .close, userID: participant.id, role: participant.role, userName: participant.name,
@@ -142,16 +130,44 @@ struct WebSocketSession: Sendable {
     }
 
     /// Appends the entry to its partition's inbound stream, then acks.
-    private func accept(_ entry: InboundEntry, replyID: String?, _ connection: LocalConnection) async {
+    func accept(_ entry: InboundEntry, replyID: String?, _ connection: LocalConnection) async {
         do {
-            let acceptedID = try await gateway.inbound.append(entry)
+            answer(.success(try await gateway.inbound.append(entry)), for: entry, replyID: replyID, connection)
+        } catch {
+            answer(.failure(error), for: entry, replyID: replyID, connection)
+        }
+    }
+
+    /// The `ack` of an accepted entry, or the error the client gets instead.
+    func answer(_ result: Result<String, any Error>, for entry: InboundEntry, replyID: String?, _ connection: LocalConnection) {
+        switch result {
+        case .success(let acceptedID):
             gateway.stats.messageIn()
             if let replyID { connection.send(ByteBuffer(string: ServerFrame.ack(id: replyID, acceptedID: acceptedID))) }
-        } catch let error as ChatError {
+        case .failure(let error as ChatError):
             connection.send(ByteBuffer(string: ServerFrame.error(error, id: replyID, conversationID: entry.conversationID.isEmpty ? nil : entry.conversationID)))
-        } catch {
+        case .failure(let error):
             logger.warning("inbound append failed", metadata: ["error": "\(error)"])
             connection.send(ByteBuffer(string: ServerFrame.error(ChatError(.unavailable, "temporarily unavailable; resend later"), id: replyID)))
         }
+    }
+
+    /// A frame over the connection's limit is answered `rate_limited` and not processed; repeated
+    /// violations close the connection.
+    func refuseOverLimit(_ verdict: FrameRateLimit.Verdict, _ text: String, _ connection: LocalConnection) {
+        let limited = ChatError(.rateLimited, "too many frames; slow down")
+        connection.send(ByteBuffer(string: ServerFrame.error(limited, id: ClientFrame.idOfInvalidFrame(text.utf8))))
+        if verdict == .close {
+            logger.info("closing connection: repeated rate-limit violations", metadata: ["user": "\(participant.id)"])
+            connection.end(.violation(.rateLimited))
+        }
+    }
+
+    /// The inbound entry of a chat message.
+    func messageEntry(conversationID: String?, clientMessageID: String, body: String, skill: String?) -> InboundEntry {
+        InboundEntry(
+            kind: .message, userID: participant.id, role: participant.role, userName: participant.name,
+            clientMessageID: clientMessageID, conversationID: conversationID ?? "", body: body, skill: skill ?? "",
+            gatewayID: gateway.configuration.gatewayID, connectionID: connectionID)
     }
 }

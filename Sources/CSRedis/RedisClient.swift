@@ -22,7 +22,7 @@ import NIOPosix
 public final class RedisClient: Sendable {
     /// The configuration this client was created with.
     public let configuration: RedisConfiguration
-    private let manager: RedisConnectionManager
+    let manager: RedisConnectionManager
 
     /// Creates a client; no connection is made until the first command.
     public init(

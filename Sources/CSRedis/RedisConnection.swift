@@ -60,6 +60,14 @@ final class RedisConnection: Sendable {
         }
     }
 
+    /// Sends one command; the future (completed on the connection's event loop) holds the reply,
+    /// an error reply as `.error`.
+    func sendFuture(_ arguments: [RedisArgument]) -> EventLoopFuture<RESPValue> {
+        let promise = self.channel.eventLoop.makePromise(of: RESPValue.self)
+        self.enqueue(.command(arguments, promise))
+        return promise.futureResult
+    }
+
     /// Sends all commands with a single flush; error replies are returned as `.error` in their slots.
     func send(pipeline commands: [[RedisArgument]]) async throws -> [RESPValue] {
         let promise = self.channel.eventLoop.makePromise(of: [RESPValue].self)

@@ -43,6 +43,14 @@ final class RedisConnectionManager: Sendable {
         self.state.withLockedValue { $0.reconnectCount }
     }
 
+    /// The live connection if there is one now (no waiting, no reconnect started).
+    func readyConnection() -> RedisConnection? {
+        self.state.withLockedValue { state in
+            guard case .connected(let connection) = state.phase, connection.isActive else { return nil }
+            return connection
+        }
+    }
+
     /// The live connection, waiting up to `connectTimeout` for one if necessary.
     /// - Throws: ``RedisError/Code/unavailable`` (or `authenticationFailed`) after the timeout,
     ///   ``RedisError/Code/clientClosed`` after close, `CancellationError` if the task is cancelled.

@@ -1,0 +1,38 @@
+import NIOCore
+
+extension RedisClient {
+    /// Sends one command without a task or a wait: nil when there is no live connection right now
+    /// (then use ``send(_:)-([RedisArgument])``, which waits for one).
+    ///
+    /// The future completes on the connection's event loop, with the reply, or fails with a
+    /// ``RedisError``: `serverError` for an error reply, `connectionClosed`, `commandTimeout`.
+    /// For callers already on an event loop, where a hop to a task would cost more than the command.
+    public func sendNow(_ arguments: [RedisArgument]) -> EventLoopFuture<RESPValue>? {
+        guard let connection = manager.readyConnection() else { return nil }
+        return connection.sendFuture(arguments).flatMapResult { reply -> Result<RESPValue, RedisError> in
+            if case .error(let message) = reply {
+                if !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }
+                return .failure(RedisError.server(message))
+            }
+            return .success(reply)
+        }.flatMapErrorThrowing { error in
+            if let error = error as? RedisError, error.code == .serverError { throw error }
+            RedisMetrics.connectionErrors.increment()
+            throw RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
+        }
+    }
+
+    /// ``evalScript(_:keys:arguments:)`` without a task: `EVALSHA`, then `EVAL` on `NOSCRIPT`; nil
+    /// when there is no live connection right now.
+    public func evalScriptNow(
+        _ script: RedisScript, keys: [RedisArgument] = [], arguments: [RedisArgument] = []
+    ) -> EventLoopFuture<RESPValue>? {
+        guard let first = sendNow(script.evalshaCommand(keys: keys, arguments: arguments)) else { return nil }
+        return first.flatMapError { error in
+            guard let error = error as? RedisError, error.redisErrorPrefix == "NOSCRIPT",
+                let again = self.sendNow(script.evalCommand(keys: keys, arguments: arguments))
+            else { return first.eventLoop.makeFailedFuture(error) }
+            return again
+        }
+    }
+}

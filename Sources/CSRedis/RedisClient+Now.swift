@@ -9,17 +9,18 @@ extension RedisClient {
     /// For callers already on an event loop, where a hop to a task would cost more than the command.
     public func sendNow(_ arguments: [RedisArgument]) -> EventLoopFuture<RESPValue>? {
         guard let connection = manager.readyConnection() else { return nil }
-        return connection.sendFuture(arguments).flatMapResult { reply -> Result<RESPValue, RedisError> in
-            if case .error(let message) = reply {
-                if !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }
-                return .failure(RedisError.server(message))
+        let sent = connection.sendFuture(arguments)
+        let reply = sent.eventLoop.makePromise(of: RESPValue.self)
+        sent.whenComplete { result in
+            switch result {
+            case .success(let value):
+                do { reply.succeed(try Self.checked(value)) } catch { reply.fail(error) }
+            case .failure(let error):
+                RedisMetrics.connectionErrors.increment()
+                reply.fail(RedisConnection.failed(error))
             }
-            return .success(reply)
-        }.flatMapErrorThrowing { error in
-            if let error = error as? RedisError, error.code == .serverError { throw error }
-            RedisMetrics.connectionErrors.increment()
-            throw RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
         }
+        return reply.futureResult
     }
 
     /// ``evalScript(_:keys:arguments:)`` without a task: `EVALSHA`, then `EVAL` on `NOSCRIPT`; nil

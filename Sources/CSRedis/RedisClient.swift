@@ -52,6 +52,11 @@ public final class RedisClient: Sendable {
             RedisMetrics.connectionErrors.increment()
             throw error
         }
+        return try Self.checked(reply)
+    }
+
+    /// The reply, or its error reply thrown as ``RedisError/Code/serverError`` (and counted).
+    static func checked(_ reply: RESPValue) throws(RedisError) -> RESPValue {
         if case .error(let message) = reply {
             // NOSCRIPT is the normal first answer to EVALSHA (the script is then loaded).
             if !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }

@@ -51,12 +51,10 @@ final class RedisConnection: Sendable {
 
     /// Sends one command; an error reply is returned as `.error`.
     func send(_ arguments: [RedisArgument]) async throws -> RESPValue {
-        let promise = self.channel.eventLoop.makePromise(of: RESPValue.self)
-        self.enqueue(.command(arguments, promise))
         do {
-            return try await promise.futureResult.get()
+            return try await sendFuture(arguments).get()
         } catch {
-            throw RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
+            throw Self.failed(error)
         }
     }
 
@@ -66,6 +64,11 @@ final class RedisConnection: Sendable {
         let promise = self.channel.eventLoop.makePromise(of: RESPValue.self)
         self.enqueue(.command(arguments, promise))
         return promise.futureResult
+    }
+
+    /// What a command fails with when the connection does (NIO's errors as `connectionClosed`).
+    static func failed(_ error: any Error) -> RedisError {
+        RedisError.wrapping(error, as: .connectionClosed, context: "connection to Redis failed")
     }
 
     /// Sends all commands with a single flush; error replies are returned as `.error` in their slots.

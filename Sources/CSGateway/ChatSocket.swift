@@ -22,7 +22,8 @@ final class ChatSocket: Sendable {
     }
 
     private enum Item {
-        case text(String)
+        /// A client message; `decoded` when the event loop decoded it already.
+        case text(String, decoded: Result<ClientFrame, ChatError>?)
         /// A chat message checked on the event loop that needs a task to wait for Redis.
         case entry(InboundEntry, replyID: String)
         /// The client broke a protocol rule: close after the messages before it are handled.
@@ -59,24 +60,25 @@ final class ChatSocket: Sendable {
 
     /// On the event loop: handles a client message now if the socket is idle, else queues it.
     func receive(_ text: String) -> Received {
-        let idle = state.withLock { state -> (WebSocketSession, LocalConnection)? in
-            guard state.opened, !state.scheduled, state.items.isEmpty, let session = state.session, let connection = state.connection
-            else { return nil }
-            state.scheduled = true  // this frame is now the one being handled
-            return (session, connection)
-        }
-        if let (session, connection) = idle {
-            handleNow(text, session, connection)
-            return .keepReading
-        }
-        let (schedule, pause) = state.withLock { state -> (Bool, Bool) in
-            state.items.append(.text(text))
+        enum Step { case handleNow(WebSocketSession, LocalConnection), queued(schedule: Bool, pause: Bool) }
+        let step = state.withLock { state -> Step in
+            if state.opened, !state.scheduled, state.items.isEmpty, let session = state.session, let connection = state.connection {
+                state.scheduled = true  // this frame is now the one being handled
+                return .handleNow(session, connection)
+            }
+            state.items.append(.text(text, decoded: nil))
             let pause = state.items.count >= Self.inboxLimit
             if pause { state.readingPaused = true }
-            return (Self.claim(&state), pause)
+            return .queued(schedule: Self.claim(&state), pause: pause)
         }
-        if schedule { gateway.sessionPool.submit(self) }
-        return pause ? .pauseReading : .keepReading
+        switch step {
+        case .handleNow(let session, let connection):
+            handleNow(text, session, connection)
+            return .keepReading
+        case .queued(let schedule, let pause):
+            if schedule { gateway.sessionPool.submit(self) }
+            return pause ? .pauseReading : .keepReading
+        }
     }
 
     /// On the event loop, holding the socket's turn: a chat message goes to Redis from here; what
@@ -86,7 +88,7 @@ final class ChatSocket: Sendable {
         switch session.handleOnEventLoop(text, connection, finished: { self.finishedNow() }) {
         case .started: break
         case .answered: finishedNow()
-        case .needsPool: handOver(.text(text))
+        case .needsPool(let decoded): handOver(.text(text, decoded: decoded))
         case .needsTask(let entry, let replyID): handOver(.entry(entry, replyID: replyID))
         }
     }
@@ -141,9 +143,9 @@ final class ChatSocket: Sendable {
     func drain() async {
         while let (item, session, connection) = next() {
             switch item {
-            case .text(let text):
+            case .text(let text, let decoded):
                 guard let session, let connection, connection.reasonForEnd == nil else { continue }
-                await session.handle(text, connection)
+                await session.handle(text, decoded: decoded, connection)
             case .entry(let entry, let replyID):
                 guard let session, let connection, connection.reasonForEnd == nil else { continue }
                 await session.accept(entry, replyID: replyID, connection)

@@ -74,18 +74,24 @@ public struct InboundPublisher: Sendable {
             throw ChatError(.notFound, "no such conversation")
         }
         let fields = entry.fields
+        let stream = RedisArgument(RedisKeys.inbound(partition: partition))
         var arguments: [RedisArgument] = []
         arguments.reserveCapacity(3 + fields.count * 2)
         if entry.clientMessageID.isEmpty {
-            arguments = ["XADD", .init(RedisKeys.inbound(partition: partition)), "*"]
-            for (name, value) in fields { arguments += [.init(name), .init(value)] }
-            return .plain(arguments)
+            arguments.append("XADD")
+            arguments.append(stream)
+            arguments.append("*")
+        } else {
+            arguments.append(.init(Self.acceptanceMemorySeconds))
         }
+        for (name, value) in fields {
+            arguments.append(.init(name))
+            arguments.append(.init(value))
+        }
+        if entry.clientMessageID.isEmpty { return .plain(arguments) }
         // A retried client message id gets the entry id of its first acceptance, and no new entry.
-        arguments = [.init(Self.acceptanceMemorySeconds)]
-        for (name, value) in fields { arguments += [.init(name), .init(value)] }
         let key = RedisKeys.acceptedMessage(partition: partition, userID: entry.userID, clientMessageID: entry.clientMessageID)
-        return .acceptOnce(keys: [.init(RedisKeys.inbound(partition: partition)), .init(key)], arguments: arguments)
+        return .acceptOnce(keys: [stream, .init(key)], arguments: arguments)
     }
 
     private static func entryID(from reply: RESPValue) throws -> String {

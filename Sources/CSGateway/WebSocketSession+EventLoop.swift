@@ -6,8 +6,9 @@ extension WebSocketSession {
     enum InlineOutcome {
         /// The frame's Redis command is on its way; `finished` runs once its answer is queued.
         case started
-        /// Not a chat message: nothing was done (not even the rate limit); the pool handles it.
-        case needsPool
+        /// Not a chat message (or not a valid frame): it was decoded, nothing else was done (not
+        /// even the rate limit); the pool handles it.
+        case needsPool(Result<ClientFrame, ChatError>)
         /// A chat message, counted against the limit and checked, that Redis could not take without
         /// waiting for a connection: the pool appends it.
         case needsTask(InboundEntry, replyID: String)
@@ -20,8 +21,9 @@ extension WebSocketSession {
     /// session pool's thread hops on the most common frame; the answer and the order are the same
     /// as through `handle` (one frame of a socket at a time, `finished` ends this one).
     func handleOnEventLoop(_ text: String, _ connection: LocalConnection, finished: @escaping @Sendable () -> Void) -> InlineOutcome {
-        // Decoding has no side effect: anything but a valid message goes to the pool untouched.
-        guard case .message(let id, let conversationID, let body, let skill)? = try? ClientFrame.decode(text) else { return .needsPool }
+        // Decoding has no side effect: anything but a valid message goes to the pool as decoded.
+        let decoded = Result { () throws(ChatError) in try ClientFrame.decode(text) }
+        guard case .success(.message(let id, let conversationID, let body, let skill)) = decoded else { return .needsPool(decoded) }
         let verdict = frameLimiter.admit(gateway.configuration)
         if verdict != .accept {
             refuseOverLimit(verdict, text, connection)

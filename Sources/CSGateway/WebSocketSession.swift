@@ -65,14 +65,16 @@ struct WebSocketSession: Sendable {
     }
 
     /// Handles one client message (docs/protocol.md, "Client frames").
-    func handle(_ text: String, _ connection: LocalConnection) async {
+    /// `decoded`: the frame as `ClientFrame.decode` read it already (on the event loop), if it did.
+    func handle(_ text: String, decoded: Result<ClientFrame, ChatError>? = nil, _ connection: LocalConnection) async {
         // Rate limit: a frame over the connection's limit is not processed (docs/protocol.md).
         let verdict = frameLimiter.admit(gateway.configuration)
         if verdict != .accept { return refuseOverLimit(verdict, text, connection) }
         let frame: ClientFrame
-        do {
-            frame = try ClientFrame.decode(text)
-        } catch {
+        switch decoded ?? Result(catching: { () throws(ChatError) in try ClientFrame.decode(text) }) {
+        case .success(let decodedFrame):
+            frame = decodedFrame
+        case .failure(let error):
             connection.send(ByteBuffer(string: ServerFrame.error(error, id: ClientFrame.idOfInvalidFrame(text.utf8))))
             return
         }

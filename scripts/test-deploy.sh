@@ -49,8 +49,11 @@ diff -u deploy/redis/users.acl "$TMP/users.acl" >&2 \
 ok "deploy/redis/users.acl matches users.acl.template and $ENV_EXAMPLE"
 
 # 3. Redis loads it. A copy gets one extra user, only to run ACL LIST.
+# Below the kernel's ephemeral range: a port in it may be the local end of some outgoing
+# connection, which nothing listens on but which redis-server still cannot bind.
+ephemeral_low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
 port=""
-for candidate in $(shuf -i 20000-60000 -n 20); do
+for candidate in $(shuf -i "20000-$((ephemeral_low > 21000 ? ephemeral_low - 1 : 30999))" -n 20); do
     (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null || { port="$candidate"; break; }
 done
 [ -n "$port" ] || fail "no free port found"

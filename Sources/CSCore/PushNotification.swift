@@ -23,13 +23,36 @@ public struct PushNotification: Sendable, Equatable {
 
         /// Whether a connection with this role and these skills belongs to a broadcast selector.
         public static func matches(selector: String, role: ParticipantRole, skills: [String]) -> Bool {
-            switch selector {
-            case "all": return true
-            case "agents": return role.isStaff
-            case "customers": return role == .customer
-            default:
-                guard selector.hasPrefix("skill:") else { return false }
-                return role.isStaff && skills.contains(String(selector.dropFirst("skill:".count)))
+            Matcher(selector: selector).matches(role: role, skills: skills)
+        }
+
+        /// A broadcast selector read once, to match many connections against it.
+        public enum Matcher: Sendable {
+            case everyone
+            case staff
+            case customers
+            case staffWithSkill(String)
+            case nobody
+
+            public init(selector: String) {
+                switch selector {
+                case "all": self = .everyone
+                case "agents": self = .staff
+                case "customers": self = .customers
+                default:
+                    self = selector.hasPrefix("skill:") ? .staffWithSkill(String(selector.dropFirst("skill:".count))) : .nobody
+                }
+            }
+
+            /// Whether a connection with this role and these skills belongs to the selector.
+            public func matches(role: ParticipantRole, skills: [String]) -> Bool {
+                switch self {
+                case .everyone: true
+                case .staff: role.isStaff
+                case .customers: role == .customer
+                case .staffWithSkill(let skill): role.isStaff && skills.contains(skill)
+                case .nobody: false
+                }
             }
         }
 

@@ -5,7 +5,8 @@ import Synchronization
 final class BroadcastTally: Sendable {
     private struct State {
         var remaining: Int
-        var users: Set<String> = []
+        /// Each job's users; a user with connections on two loops is in two of them.
+        var users: [String] = []
         var continuation: CheckedContinuation<[String], Never>?
     }
 
@@ -15,13 +16,14 @@ final class BroadcastTally: Sendable {
 
     /// The users reached, once every job is done (for one caller).
     func reachedUsers() async -> [String] {
-        await withCheckedContinuation { start($0) }
+        // Duplicates are dropped here, in the waiter's task, not on the last job's event loop.
+        Array(Set(await withCheckedContinuation { start($0) }))
     }
 
     /// Hands over the waiter; resumes it at once when there are no jobs (or all are done).
     private func start(_ continuation: CheckedContinuation<[String], Never>) {
         let done = state.withLock { state -> [String]? in
-            guard state.remaining > 0 else { return Array(state.users) }
+            guard state.remaining > 0 else { return state.users }
             state.continuation = continuation
             return nil
         }
@@ -31,11 +33,11 @@ final class BroadcastTally: Sendable {
     /// One job's reached users.
     func finish(_ users: [String]) {
         let resume = state.withLock { state -> (CheckedContinuation<[String], Never>, [String])? in
-            state.users.formUnion(users)
+            state.users.append(contentsOf: users)
             state.remaining -= 1
             guard state.remaining == 0, let continuation = state.continuation else { return nil }
             state.continuation = nil
-            return (continuation, Array(state.users))
+            return (continuation, state.users)
         }
         if let (continuation, users) = resume { continuation.resume(returning: users) }
     }

@@ -18,6 +18,11 @@ protocol ConnectionOutput: Sendable {
     /// Writes whole encoded text frames (`TextFrame.encode`) with one flush; returns the bytes
     /// still waiting to go out (written but not yet taken by the kernel).
     func write(_ frames: [ByteBuffer]) -> Int
+    /// Writes one encoded broadcast frame with its own flush, like `write`, but leaves it out of
+    /// the process' statistics: a broadcast counts its frames once per thread (`countWritten`).
+    func write(broadcast frame: ByteBuffer) -> Int
+    /// Counts frames written with `write(broadcast:)`.
+    func countWritten(_ frames: Int)
     /// Writes a close frame; when `cutAfter` is set, closes the socket that long after whether or
     /// not the client answered (a client that does not read never takes the close frame).
     func close(code: ChatCloseCode, reason: String, cutAfter: TimeAmount?)
@@ -47,7 +52,23 @@ struct ChannelConnectionOutput: ConnectionOutput {
                 stats.latency.recordMilliseconds(max(0, nowMilliseconds() - committedAt))
             }
         }
-        return (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        return bufferedBytes
+    }
+
+    func write(broadcast frame: ByteBuffer) -> Int {
+        writer.write(frame)
+        return bufferedBytes
+    }
+
+    func countWritten(_ frames: Int) {
+        if frames > 0 { stats.messageOut(frames) }
+    }
+
+    /// Bytes written but not yet taken by the kernel; 0 while the channel is writable (below
+    /// NIO's high-water mark, 64 KiB: far under `GatewayConfiguration.maxQueuedBytes`). Asking
+    /// the channel for the exact number costs more than the write of a small frame.
+    private var bufferedBytes: Int {
+        channel.isWritable ? 0 : (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     func close(code: ChatCloseCode, reason: String, cutAfter: TimeAmount?) {

@@ -67,28 +67,36 @@ public final class ConnectionRegistry: Sendable {
     /// encoded bytes for all of them): the loops work in parallel, and nothing is scheduled or
     /// woken per connection. Returns once the jobs are scheduled, so broadcasts keep their order.
     func deliverNotification(selector: String, id: String, _ frame: ByteBuffer) -> BroadcastTally {
-        let groups: [[LocalConnection]]
-        let chosenUsers = selector.hasPrefix("users:")
-        if chosenUsers {
+        // Each loop's dictionary is handed over as it is (a reference, no copy of its entries; a
+        // connection added or removed while a job still holds it copies it once).
+        let groups: [[String: LocalConnection]]
+        let matcher: PushNotification.Audience.Matcher
+        if selector.hasPrefix("users:") {
             let users = selector.dropFirst("users:".count).split(separator: ",").map(String.init)
             let targets = state.withLock { state in users.flatMap { state.byUser[$0].map { Array($0.values) } ?? [] } }
-            groups = Array(Dictionary(grouping: targets, by: \.thread).values)
+            groups = Dictionary(grouping: targets, by: \.thread).values.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.id, $0) }) }
+            matcher = .everyone
         } else {
-            groups = state.withLock { state in state.byThread.values.map { Array($0.values) } }
+            groups = state.withLock { Array($0.byThread.values) }
+            matcher = .init(selector: selector)
         }
         let tally = BroadcastTally(jobs: groups.count)
         for connections in groups {
-            connections[0].output.schedule {
+            guard let output = connections.first?.value.output else { continue }
+            output.schedule {
                 let encoded = TextFrame.encode(frame)
                 var reached: [String] = []
-                for connection in connections
-                where (chosenUsers
-                    || PushNotification.Audience.matches(selector: selector, role: connection.participant.role, skills: connection.skills))
-                    && connection.markNotification(id)
-                {
-                    connection.sendOnOutputThread(encoded: encoded)
+                reached.reserveCapacity(connections.count)
+                var written = 0
+                for connection in connections.values where matcher.matches(role: connection.participant.role, skills: connection.skills) {
+                    switch connection.sendBroadcast(encoded: encoded, id: id) {
+                    case .skipped: continue
+                    case .written: written += 1
+                    case .queued: break
+                    }
                     reached.append(connection.participant.id)
                 }
+                output.countWritten(written)
                 tally.finish(reached)
             }
         }

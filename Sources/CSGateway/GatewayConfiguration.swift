@@ -10,7 +10,8 @@ public struct GatewayConfiguration: Sendable {
     public var jwtSecret: String
     public var partitions: Int
     /// Bytes a connection may have waiting to be written (queued in the gateway, or written but not
-    /// yet taken by the kernel) before it counts as a slow consumer.
+    /// yet taken by the kernel) before it counts as a slow consumer. Keep it above NIO's
+    /// high-water mark (64 KiB): below it, bytes waiting in the channel are not looked at.
     public var maxQueuedBytes: Int = 4 << 20
     /// How long presence entries live without a heartbeat; heartbeats come every third of it.
     public var presenceTTLMilliseconds: Int = 15_000

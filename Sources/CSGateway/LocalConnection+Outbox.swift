@@ -5,35 +5,23 @@ extension LocalConnection {
     private enum OutboxStep {
         case none
         case scheduleFlush
-        case write([ByteBuffer])
         case overflow
     }
 
     /// Changes the state under the lock (mostly: queues frames), then schedules a flush if the
     /// outbox was empty, or ends a slow consumer. Once the connection is ending nothing is queued.
-    ///
-    /// `onOutputThread`: the caller runs on the output's thread (a broadcast's body for the
-    /// thread), so an outbox with no flush pending is written at once instead of scheduling one.
-    /// With a flush pending, the frames wait for it: they must go out after the ones before them.
-    func enqueue(onOutputThread: Bool = false, _ change: (inout State) -> Void) {
+    func enqueue(_ change: (inout State) -> Void) {
         let step = state.withLock { state -> OutboxStep in
             guard state.endReason == nil else { return .none }
             change(&state)
             if state.outboxBytes > maxQueuedBytes { return .overflow }
             guard !state.outbox.isEmpty, !state.flushScheduled else { return .none }
-            if onOutputThread {
-                let frames = state.outbox
-                state.outbox = []
-                state.outboxBytes = 0
-                return .write(frames)
-            }
             state.flushScheduled = true
             return .scheduleFlush
         }
         switch step {
         case .none: break
         case .scheduleFlush: output.schedule { self.flush() }
-        case .write(let frames): if output.write(frames) > maxQueuedBytes { end(.slowConsumer) }
         case .overflow: end(.slowConsumer)
         }
     }

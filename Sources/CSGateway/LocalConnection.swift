@@ -144,14 +144,35 @@ public final class LocalConnection: Sendable {
         }
     }
 
-    /// On the output's thread: queues a frame that is not a committed entry (a broadcast), already
-    /// encoded (`TextFrame.encode`), and writes it at once unless earlier frames are waiting for
-    /// their flush.
-    func sendOnOutputThread(encoded frame: ByteBuffer) {
-        enqueue(onOutputThread: true) { state in
-            state.outbox.append(frame)
-            state.outboxBytes += frame.readableBytes
+    /// What `sendBroadcast` did with a broadcast's frame.
+    enum BroadcastOutcome {
+        /// The connection had this notification already, or is ending.
+        case skipped
+        /// Written to the channel now (`ConnectionOutput.write(broadcast:)`).
+        case written
+        /// Queued behind frames waiting for their flush, which writes it.
+        case queued
+    }
+
+    /// On the output's thread, for a broadcast: takes notification `id` and writes its frame,
+    /// already encoded (`TextFrame.encode`), at once, unless earlier frames wait for their flush
+    /// (then it goes out after them). One lock for both steps: a broadcast runs this for
+    /// thousands of connections in a row.
+    func sendBroadcast(encoded frame: ByteBuffer, id: String) -> BroadcastOutcome {
+        let (outcome, overflow) = state.withLock { state -> (BroadcastOutcome, Bool) in
+            guard state.endReason == nil else { return (.skipped, false) }
+            if state.notifications.count > 500 { state.notifications.removeAll() }
+            guard state.notifications.insert(id).inserted else { return (.skipped, false) }
+            // Frames in the outbox always have a flush scheduled (see `enqueue`).
+            guard state.outbox.isEmpty, !state.flushScheduled else {
+                state.outbox.append(frame)
+                state.outboxBytes += frame.readableBytes
+                return (.queued, state.outboxBytes > maxQueuedBytes)
+            }
+            return (.written, false)
         }
+        if overflow || (outcome == .written && output.write(broadcast: frame) > maxQueuedBytes) { end(.slowConsumer) }
+        return outcome
     }
 
     /// Whether a `typing` for the conversation may be forwarded now (at most one per second).

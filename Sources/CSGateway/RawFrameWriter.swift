@@ -26,4 +26,11 @@ final class RawFrameWriter: ChannelOutboundHandler, RemovableChannelHandler, @un
         for frame in frames { context.write(wrapOutboundOut(.byteBuffer(frame)), promise: nil) }
         context.flush()
     }
+
+    /// Writes one encoded frame and flushes.
+    func write(_ frame: ByteBuffer) {
+        guard let context else { return }
+        context.eventLoop.preconditionInEventLoop()
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(frame)), promise: nil)
+    }
 }

@@ -32,6 +32,10 @@ struct LocalConnectionTests {
             }
         }
 
+        func write(broadcast frame: ByteBuffer) -> Int { write([frame]) }
+
+        func countWritten(_ frames: Int) {}
+
         func close(code: ChatCloseCode, reason: String, cutAfter: TimeAmount?) {
             record.withLock { $0.closes.append((code, cutAfter)) }
         }
@@ -70,14 +74,29 @@ struct LocalConnectionTests {
 
     @Test func aBroadcastOnTheOutputThreadIsWrittenAtOnceButNeverBeforeQueuedFrames() {
         let (connection, output) = Self.connection()
-        connection.sendOnOutputThread(encoded: TextFrame.encode(ByteBuffer(string: "n1")))
+        #expect(connection.sendBroadcast(encoded: TextFrame.encode(ByteBuffer(string: "n1")), id: "n1") == .written)
         #expect(output.pending == 0 && output.flushes == [["n1"]], "nothing waiting: written at once, no job scheduled")
         connection.send(ByteBuffer(string: "a"))
-        connection.sendOnOutputThread(encoded: TextFrame.encode(ByteBuffer(string: "n2")))
+        #expect(connection.sendBroadcast(encoded: TextFrame.encode(ByteBuffer(string: "n2")), id: "n2") == .queued)
         #expect(output.flushes == [["n1"]], "a flush is pending: the broadcast waits behind its frames")
         output.runScheduled()
         #expect(output.flushes == [["n1"], ["a", "n2"]])
+        #expect(connection.sendBroadcast(encoded: TextFrame.encode(ByteBuffer(string: "n1")), id: "n1") == .skipped, "a notification id is taken once")
         #expect(connection.markNotification("x") && !connection.markNotification("x"), "a notification id is taken once")
+        connection.end(.shutdown)
+        #expect(connection.sendBroadcast(encoded: TextFrame.encode(ByteBuffer(string: "n3")), id: "n3") == .skipped, "an ending connection gets no more broadcasts")
+        output.runScheduled()
+        #expect(output.flushes == [["n1"], ["a", "n2"]])
+    }
+
+    @Test func aBroadcastOverTheQueueLimitEndsASlowConsumer() {
+        let (connection, output) = Self.connection(maxQueuedBytes: 64)
+        connection.send(ByteBuffer(string: "a"))
+        let big = TextFrame.encode(ByteBuffer(repeating: UInt8(ascii: "x"), count: 100))
+        #expect(connection.sendBroadcast(encoded: big, id: "big") == .queued)
+        #expect(connection.reasonForEnd == .slowConsumer)
+        output.runScheduled()
+        #expect(output.flushes.isEmpty && output.closeCodes == [.slowConsumer], "the backlog is dropped, only the close goes out")
     }
 
     @Test func aCommittedEntryIsWrittenOnceAndHeldDuringItsReplay() {

@@ -1,5 +1,4 @@
 import NIOCore
-import NIOWebSocket
 
 /// What a load connection does with what it receives; always called on the connection's event loop.
 protocol LoadConnectionDelegate: AnyObject, Sendable {
@@ -27,8 +26,7 @@ final class LoadConnection: Sendable {
 
     /// Writes one text frame, masked as RFC 6455 requires of clients. Cheapest on ``eventLoop``.
     func send(_ text: ByteBuffer) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: text)
-        channel.writeAndFlush(frame, promise: nil)
+        channel.writeAndFlush(ClientFrameCodec.encode(.text, payload: text, allocator: channel.allocator), promise: nil)
     }
 
     /// Writes one text frame made of `text`'s UTF-8 bytes.
@@ -41,22 +39,27 @@ final class LoadConnection: Sendable {
         let channel = self.channel
         var payload = channel.allocator.buffer(capacity: 2)
         payload.writeInteger(UInt16(1000))
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: payload)
+        let frame = ClientFrameCodec.encode(.close, payload: payload, allocator: channel.allocator)
         channel.writeAndFlush(frame).whenComplete { _ in channel.close(promise: nil) }
     }
 }
 
-/// Turns WebSocket frames into delegate calls: text frames (reassembled when fragmented), pings
-/// answered with pongs, a server close answered and the socket closed.
+/// Turns the socket's bytes into delegate calls (`ClientFrameCodec`): text frames (reassembled
+/// when fragmented), pings answered with pongs, a server close answered and the socket closed.
+/// The only handler after the upgrade: NIO's WebSocket decoder and encoder are not in the
+/// pipeline (`RawWebSocketUpgrader`).
 final class WebSocketClientHandler: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let connection: LoadConnection
     private let delegate: any LoadConnectionDelegate
+    /// Bytes of a frame not complete yet.
+    private var partial: ByteBuffer?
     private var fragments: ByteBuffer?
     private var closeCode: UInt16?
     private var reported = false
+    private var closing = false
 
     init(connection: LoadConnection, delegate: any LoadConnectionDelegate) {
         self.connection = connection
@@ -64,17 +67,35 @@ final class WebSocketClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        if var partial {
+            self.partial = nil
+            partial.writeBuffer(&buffer)
+            buffer = partial
+        }
+        do {
+            while !closing, let frame = try ClientFrameCodec.next(from: &buffer) { handle(frame, context: context) }
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        if buffer.readableBytes > 0 && !closing {
+            buffer.discardReadBytes()
+            partial = buffer
+        }
+    }
+
+    private func handle(_ frame: ClientFrameCodec.Frame, context: ChannelHandlerContext) {
         switch frame.opcode {
         case .text:
             if frame.fin {
-                delegate.connection(connection, receivedText: frame.unmaskedData)
+                delegate.connection(connection, receivedText: frame.payload)
             } else {
-                fragments = frame.unmaskedData
+                fragments = frame.payload
             }
         case .continuation:
             guard var buffer = fragments else { return }
-            var more = frame.unmaskedData
+            var more = frame.payload
             buffer.writeBuffer(&more)
             if frame.fin {
                 fragments = nil
@@ -83,17 +104,18 @@ final class WebSocketClientHandler: ChannelInboundHandler {
                 fragments = buffer
             }
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
+            let pong = ClientFrameCodec.encode(.pong, payload: frame.payload, allocator: context.channel.allocator)
             context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
-        case .connectionClose:
-            var payload = frame.unmaskedData
+        case .close:
+            var payload = frame.payload
             closeCode = payload.readInteger(as: UInt16.self)
             var echo = context.channel.allocator.buffer(capacity: 2)
             echo.writeInteger(closeCode ?? 1000)
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo)
+            let reply = ClientFrameCodec.encode(.close, payload: echo, allocator: context.channel.allocator)
+            closing = true
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
             context.close(promise: nil)
-        default:
+        case .binary, .pong, nil:
             break
         }
     }

@@ -17,7 +17,7 @@ struct LoadgenOptions: ParsableArguments {
     @Option(name: .customLong("source-addresses"), help: "How many loopback source addresses to spread client sockets over (127.0.0.2 upwards).")
     var sourceAddresses: Int = 8
 
-    @Option(help: "Event loop threads of this process.")
+    @Option(help: "Event loop threads of this process (of each worker process: at most this, and no more over all workers than the machine's cores).")
     var threads: Int = 2
 
     @Option(help: "Write the JSON result to this file instead of standard output.")

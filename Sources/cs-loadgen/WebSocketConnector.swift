@@ -49,7 +49,7 @@ struct WebSocketConnector: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let request = UpgradeRequestHandler(host: host, path: path, upgraded: upgraded)
-                    let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20) { channel, _ in
+                    let upgrader = RawWebSocketUpgrader { channel in
                         channel.eventLoop.makeCompletedFuture {
                             let connection = LoadConnection(channel: channel, index: index)
                             try channel.pipeline.syncOperations.addHandler(
@@ -119,5 +119,32 @@ private final class UpgradeRequestHandler: ChannelInboundHandler, RemovableChann
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         upgraded.fail(WebSocketConnector.Failure.connect("\(error)"))
         context.close(promise: nil)
+    }
+}
+
+/// The WebSocket upgrade (request key, `Sec-WebSocket-Accept` check: NIO's client upgrader), but
+/// the pipeline it leaves has only our own frame handler (`ClientFrameCodec`), added by
+/// `pipeline`: no NIO frame decoder, encoder or protocol-error handler.
+private struct RawWebSocketUpgrader: NIOHTTPClientProtocolUpgrader {
+    private let checks = NIOWebSocketClientUpgrader { channel, _ in channel.eventLoop.makeSucceededVoidFuture() }
+    let pipeline: @Sendable (any Channel) -> EventLoopFuture<Void>
+
+    init(pipeline: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>) {
+        self.pipeline = pipeline
+    }
+
+    var supportedProtocol: String { checks.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { checks.requiredUpgradeHeaders }
+
+    func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+        checks.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+    }
+
+    func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+        checks.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+    }
+
+    func upgrade(context: ChannelHandlerContext, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<Void> {
+        pipeline(context.channel)
     }
 }

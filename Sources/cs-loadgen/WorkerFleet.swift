@@ -34,6 +34,10 @@ final class WorkerFleet: Sendable {
     /// worker starts `burst / workers` connections at a time, so together about `burst` are in flight.
     init(total: Int, perProcess: Int, burst: Int, options: LoadgenOptions) throws {
         let count = max(1, (total + perProcess - 1) / perProcess)
+        // No more event loops over all workers than the machine has cores (at least one each):
+        // more would only add thread wake-ups, and the load generator shares the machine with
+        // the system it measures.
+        let threads = max(1, min(options.threads, ProcessInfo.processInfo.activeProcessorCount / count))
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var started: [Worker] = []
         var first = 0
@@ -41,7 +45,7 @@ final class WorkerFleet: Sendable {
             let connections = total / count + (index < total % count ? 1 : 0)
             var arguments = ["hold", "--connections", "\(connections)", "--first-index", "\(first)",
                              "--burst", "\(max(1, burst / count))", "--source-offset", "\(index * options.sourceAddresses)",
-                             "--source-addresses", "\(options.sourceAddresses)", "--threads", "\(options.threads)",
+                             "--source-addresses", "\(options.sourceAddresses)", "--threads", "\(threads)",
                              "--redis-url", options.redisURL]
             for gateway in options.gateways { arguments += ["--gateway", gateway] }
             let process = Process()

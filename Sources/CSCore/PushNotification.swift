@@ -21,11 +21,6 @@ public struct PushNotification: Sendable, Equatable {
             }
         }
 
-        /// Whether a connection with this role and these skills belongs to a broadcast selector.
-        public static func matches(selector: String, role: ParticipantRole, skills: [String]) -> Bool {
-            Matcher(selector: selector).matches(role: role, skills: skills)
-        }
-
         /// A broadcast selector read once, to match many connections against it.
         public enum Matcher: Sendable {
             case everyone

@@ -72,7 +72,9 @@ public final class SubscriptionManager: Service, Sendable {
             for await _ in wakeups {
                 await apply(takeRequests(), to: &references)
             }
-            // Requests queued before the shutdown are still answered.
+            // Stopped (shutdown or cancellation): later acquires are refused at once instead of
+            // waiting for a loop that is gone; those queued before are still answered.
+            queue.withLock { $0.closed = true }
             await apply(takeRequests(), to: &references)
         } onGracefulShutdown: {
             self.queue.withLock { $0.closed = true }

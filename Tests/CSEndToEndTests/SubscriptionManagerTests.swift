@@ -45,6 +45,19 @@ struct SubscriptionManagerTests {
         }
     }
 
+    @Test func anAcquireAfterTheLoopStoppedIsRefusedAtOnce() async throws {
+        let server = try await RedisServer()
+        let logger = Logger(label: "subscription-manager-test")
+        let subscriber = RedisSubscriber(configuration: server.configuration, logger: logger)
+        let manager = SubscriptionManager(subscriber: subscriber, logger: logger)
+        let running = Task { try await manager.run() }
+        running.cancel()
+        try await running.value
+        await #expect(throws: ChatError.self) { try await manager.acquire("v_late") }
+        await subscriber.close()
+        try await server.stop()
+    }
+
     /// The channels the manager's subscriber connection is subscribed to (`cs:u:*`).
     static func subscribed(_ redis: RedisClient) async throws -> Set<String> {
         let reply = try await redis.send("PUBSUB", "CHANNELS", "cs:u:*")

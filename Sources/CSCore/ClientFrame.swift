@@ -192,7 +192,7 @@ extension ClientFrame {
     private static func validID(_ value: String?, field: String, maxLength: Int = Limits.maxIDLength) throws(ChatError) -> String {
         guard let value else { throw ChatError(.invalidField, "\(field) is required") }
         guard Identifier.isValid(value, maxLength: maxLength) else {
-            throw ChatError(.invalidField, "\(field) must be 1-\(maxLength) characters of [A-Za-z0-9._:-]")
+            throw ChatError(.invalidField, "\(field) must be 1-\(maxLength) characters of [A-Za-z0-9._-]")
         }
         return value
     }

@@ -30,12 +30,25 @@ public enum Identifier {
         return String(conversationID[..<dot])
     }
 
-    /// Whether `value` is a usable id: 1...`maxLength` characters of `[A-Za-z0-9._:-]`.
+    /// The characters an id may hold, as documentation and error messages spell them.
+    public static let alphabetDescription = "[A-Za-z0-9._-]"
+
+    /// Whether `value` is a usable id: 1...`maxLength` characters of `[A-Za-z0-9._-]`.
+    ///
+    /// Every id, skill and shortcut that reaches a Redis key or channel passes this check, and
+    /// none of these characters is a key separator (`:`) or a hash-tag brace, so a key's
+    /// components can always be told apart: no two inputs build the same key
+    /// (`RedisKeyInjectivityTests`). Before 2026-12 `:` was allowed, which let agent `k5` sending
+    /// message id `1:m` collide with agent `k5:1` sending `m`.
     public static func isValid(_ value: String, maxLength: Int = 64) -> Bool {
         guard !value.isEmpty, value.utf8.count <= maxLength else { return false }
-        return value.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                || c == 0x2E || c == 0x5F || c == 0x3A || c == 0x2D
-        }
+        return value.utf8.allSatisfy(isIDByte)
+    }
+
+    /// `[A-Za-z0-9._-]` as bytes.
+    @inline(__always)
+    static func isIDByte(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            || c == 0x2E || c == 0x5F || c == 0x2D
     }
 }

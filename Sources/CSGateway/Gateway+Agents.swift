@@ -99,7 +99,7 @@ extension GatewayContext {
 
     private static func validAgentID(_ raw: String?) throws -> String {
         guard let id = raw.map({ $0.removingPercentEncoding ?? $0 }), Identifier.isValid(id) else {
-            throw ChatError(.invalidField, "id must be 1-64 characters of [A-Za-z0-9._:-]")
+            throw ChatError(.invalidField, "id must be 1-64 characters of [A-Za-z0-9._-]")
         }
         return id
     }
@@ -125,7 +125,7 @@ extension GatewayContext {
         let unique = skills.filter { seen.insert($0).inserted }
         guard (1...50).contains(unique.count) else { throw ChatError(.invalidField, "skills must hold 1-50 skills") }
         for skill in unique where !Identifier.isValid(skill, maxLength: ClientFrame.Limits.maxSkillLength) {
-            throw ChatError(.invalidField, "a skill must be 1-32 characters of [A-Za-z0-9._:-]")
+            throw ChatError(.invalidField, "a skill must be 1-32 characters of [A-Za-z0-9._-]")
         }
         return unique
     }

@@ -85,7 +85,7 @@ extension GatewayContext {
     private static func validShortcut(_ raw: String?) throws -> String {
         let shortcut = raw.map { $0.removingPercentEncoding ?? $0 } ?? ""
         guard CannedResponseStore.isValidShortcut(shortcut) else {
-            throw ChatError(.invalidField, "shortcut must be 1-\(CannedResponseStore.maxShortcutLength) characters of [A-Za-z0-9._:-]")
+            throw ChatError(.invalidField, "shortcut must be 1-\(CannedResponseStore.maxShortcutLength) characters of [A-Za-z0-9._-]")
         }
         return shortcut
     }

@@ -65,7 +65,7 @@ extension GatewayContext {
             throw ChatError(.invalidField, "text must be 1-\(ClientFrame.Limits.maxBodyCharacters) characters")
         }
         if let skill = body.skill, !Identifier.isValid(skill, maxLength: ClientFrame.Limits.maxSkillLength) {
-            throw ChatError(.invalidField, "skill must be 1-32 characters of [A-Za-z0-9._:-]")
+            throw ChatError(.invalidField, "skill must be 1-32 characters of [A-Za-z0-9._-]")
         }
         var entry = InboundEntry(
             kind: .message, userID: caller.id, role: .customer, userName: name, clientMessageID: "offline-" + Identifier.random(12),

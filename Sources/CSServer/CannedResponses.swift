@@ -35,7 +35,7 @@ public enum CannedResponseOwner: Sendable, Equatable, CustomStringConvertible {
 
 /// Canned responses in Redis: one hash per owner, shortcut → text (`HSET`, `HDEL`, `HGETALL`).
 public struct CannedResponseStore: Sendable {
-    /// Shortcuts are 1-32 characters of `[A-Za-z0-9._:-]`.
+    /// Shortcuts are 1-32 characters of `[A-Za-z0-9._-]`.
     public static let maxShortcutLength = 32
     /// Texts are 1-2,000 characters (Unicode scalars, like message bodies).
     public static let maxTextCharacters = 2_000
@@ -44,7 +44,7 @@ public struct CannedResponseStore: Sendable {
 
     public init(redis: RedisClient) { self.redis = redis }
 
-    /// Whether `shortcut` is usable: 1-32 characters of `[A-Za-z0-9._:-]`.
+    /// Whether `shortcut` is usable: 1-32 characters of `[A-Za-z0-9._-]`.
     public static func isValidShortcut(_ shortcut: String) -> Bool {
         Identifier.isValid(shortcut, maxLength: maxShortcutLength)
     }
@@ -59,7 +59,7 @@ public struct CannedResponseStore: Sendable {
     /// - Throws: `ChatError(.invalidField)` naming the field that is out of range.
     public static func validate(_ response: CannedResponse) throws(ChatError) {
         guard isValidShortcut(response.shortcut) else {
-            throw ChatError(.invalidField, "shortcut must be 1-\(maxShortcutLength) characters of [A-Za-z0-9._:-]")
+            throw ChatError(.invalidField, "shortcut must be 1-\(maxShortcutLength) characters of [A-Za-z0-9._-]")
         }
         guard isValidText(response.text) else {
             throw ChatError(.invalidField, "text must be 1-\(maxTextCharacters) characters")

@@ -16,7 +16,7 @@ struct CannedCommand: AsyncParsableCommand {
         func validate() throws {
             guard team != (agent != nil) else { throw ValidationError("give exactly one of --team and --agent ID") }
             if let agent, !Identifier.isValid(agent) {
-                throw ValidationError("--agent must be 1-64 characters of [A-Za-z0-9._:-]")
+                throw ValidationError("--agent must be 1-64 characters of [A-Za-z0-9._-]")
             }
         }
 
@@ -25,7 +25,7 @@ struct CannedCommand: AsyncParsableCommand {
 
     static func checkShortcut(_ shortcut: String) throws {
         guard CannedResponseStore.isValidShortcut(shortcut) else {
-            throw ValidationError("--shortcut must be 1-\(CannedResponseStore.maxShortcutLength) characters of [A-Za-z0-9._:-]")
+            throw ValidationError("--shortcut must be 1-\(CannedResponseStore.maxShortcutLength) characters of [A-Za-z0-9._-]")
         }
     }
 
@@ -33,7 +33,7 @@ struct CannedCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or replace a canned response.")
         @OptionGroup var options: AdminOptions
         @OptionGroup var owner: OwnerOptions
-        @Option(help: "Shortcut: 1-32 characters of [A-Za-z0-9._:-].") var shortcut: String
+        @Option(help: "Shortcut: 1-32 characters of [A-Za-z0-9._-].") var shortcut: String
         @Option(help: "Text: 1-2000 characters.") var text: String
 
         func validate() throws {

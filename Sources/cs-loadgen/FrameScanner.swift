@@ -3,7 +3,7 @@ import NIOCore
 /// Reads the few fields the load generator needs from server frames without a JSON decoder.
 ///
 /// Server frames are compact JSON objects that start with `{"type":"…"` (docs/protocol.md); the
-/// ids the load generator looks at are plain `[A-Za-z0-9._:-]` strings, never escaped.
+/// ids the load generator looks at are plain `[A-Za-z0-9._-]` strings, never escaped.
 enum FrameScanner {
     enum Kind: Equatable {
         case hello, ack, message, assigned, queued, closed, error, pong, other

@@ -46,8 +46,8 @@ struct ClientFrameTests {
     }
 
     @Test func messageWithSkillAndExtraFieldsInAnyOrder() throws {
-        let frame = try Self.decode(#"{"body":"hi","skill":"billing","future":{"x":[1,2]},"id":"c:1._-X","type":"message"}"#)
-        #expect(frame == .message(id: "c:1._-X", conversationID: nil, body: "hi", skill: "billing"))
+        let frame = try Self.decode(#"{"body":"hi","skill":"billing","future":{"x":[1,2]},"id":"c1._-X","type":"message"}"#)
+        #expect(frame == .message(id: "c1._-X", conversationID: nil, body: "hi", skill: "billing"))
     }
 
     @Test func whitespaceAroundTheJSONIsAccepted() throws {
@@ -212,7 +212,7 @@ struct ClientFrameTests {
 
     // MARK: Ids
 
-    static let allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
+    static let allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
     @Test func idMayUseTheWholeCharset() throws {
         let id = String(Self.allowed.prefix(64))
@@ -233,12 +233,12 @@ struct ClientFrameTests {
     }
 
     @Test(arguments: [
-        "a b", "a/b", "a\\\\b", "a+b", "a@b", "a#b", "a,b", "é", "a\\u0000", "a\\n", "<script>", "a\\\"b", "😀", "a*", "~", "a%20",
+        "a:b", "k5:1", "a{b}", "a b", "a/b", "a\\\\b", "a+b", "a@b", "a#b", "a,b", "é", "a\\u0000", "a\\n", "<script>", "a\\\"b", "😀", "a*", "~", "a%20",
     ])
     func idOutsideTheCharsetIsInvalidField(id: String) {
         let error = Self.failure(#"{"type":"message","id":"\#(id)","body":"x"}"#)
         #expect(error?.code == .invalidField)
-        #expect(error?.message == "id must be 1-64 characters of [A-Za-z0-9._:-]")
+        #expect(error?.message == "id must be 1-64 characters of [A-Za-z0-9._-]")
         #expect(Self.failure(#"{"type":"ping","id":"\#(id)"}"#)?.code == .invalidField)
     }
 

@@ -26,7 +26,7 @@ export class CannedPicker {
   }
 
   update() {
-    const match = /^\/([A-Za-z0-9._:-]*)$/.exec(this.textarea.value);
+    const match = /^\/([A-Za-z0-9._-]*)$/.exec(this.textarea.value);
     if (!match) return this.hide();
     const typed = match[1].toLowerCase();
     this.matches = this.responses.filter((r) => r.shortcut.toLowerCase().startsWith(typed)).slice(0, 8);

@@ -148,7 +148,7 @@ export class ChatSocket {
 }
 
 let counter = 0;
-/** A client message id: prefix, random part, counter ([A-Za-z0-9._:-], at most 64). */
+/** A client message id: prefix, random part, counter ([A-Za-z0-9._-], at most 64). */
 export function newFrameId(prefix) {
   counter += 1;
   return `${prefix}-${Math.random().toString(36).slice(2, 10)}-${counter}`;

@@ -16,6 +16,10 @@ extension WebSocketSession {
                     ConversationRules.canRead(userID: participant.id, role: participant.role, conversation)
                 else {
                     logger.warning("forbidden resume", metadata: ["user": "\(participant.id)", "conversation": "\(id)"])
+                    // A resume point from the connection URL was held since `open`: let go of it,
+                    // or live entries of this conversation (published to this user, so theirs,
+                    // e.g. once it is assigned back) would be held for the rest of the connection.
+                    connection.endReplay(id)
                     connection.send(ByteBuffer(string: ServerFrame.error(ChatError(.forbidden, "not your conversation"), conversationID: id)))
                     continue
                 }

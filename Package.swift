@@ -130,7 +130,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "cs-admin",
-            dependencies: ["CSServer", "CSCore", "CSRedis", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "CSServer", "CSCore", "CSRedis", "CSGateway", "CSDispatcher", "CSNotifier",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Load generator for the benchmarks (docs/benchmarks.md): a SwiftNIO WebSocket client.
@@ -174,7 +177,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CSEndToEndTests",
-            dependencies: ["CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", "CSDispatcher", "CSNotifier",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -95,6 +95,9 @@ up() {
         --aclfile "$RUN/users.acl" --appendonly yes --appendfsync everysec --save "" \
         --daemonize no --logfile "$LOGS/redis.log"
     wait_for "redis-server on port $REDIS_PORT" 20 redis_ready
+    # The deploy step: the roles may only call their Redis functions; the admin loads them.
+    env "$(url admin "$CS_REDIS_PASSWORD_ADMIN")" "$bin/cs-admin" functions load >/dev/null \
+        || die "cs-admin functions load failed"
 
     local common=(--partitions "${CS_PARTITIONS:-8}" --log-level "$LOG_LEVEL")
     local d n=0

@@ -36,7 +36,7 @@ fi
 "${COMPOSE[@]}" -f deploy/docker-compose.yml --env-file "$ENV_EXAMPLE" config -q \
     || fail "deploy/docker-compose.yml is invalid (${COMPOSE[*]} config)"
 services="$("${COMPOSE[@]}" -f deploy/docker-compose.yml --env-file "$ENV_EXAMPLE" config --services | sort | tr '\n' ' ')"
-for service in dispatcher gateway lb notifier redis; do
+for service in dispatcher functions gateway lb notifier redis; do
     [[ " $services" == *" $service "* ]] || fail "docker-compose.yml has no service $service (has: $services)"
 done
 ok "deploy/docker-compose.yml (${COMPOSE[*]} config; services: $services)"

@@ -10,7 +10,7 @@ extension ConversationStore {
     ) {
         let (keys, arguments) = Self.appendArguments(
             frame, to: state, dedupID: dedupID, recipients: recipients, alternative: nil, configuration: configuration)
-        batch.add(entryID: entryID, acceptedAt: acceptedAt, command: ConversationScripts.append.evalshaCommand(keys: keys, arguments: arguments))
+        batch.add(entryID: entryID, acceptedAt: acceptedAt, command: ConversationScripts.append.callCommand(keys: keys, arguments: arguments))
     }
 
     /// Sends the batch's queued appends as one pipeline and moves their entries to `committed`.
@@ -23,10 +23,11 @@ extension ConversationStore {
         var replies: [RESPValue]
         do {
             replies = try await redis.pipeline(pending.map(\.command))
-            // After a Redis restart the script cache is empty: every append answered NOSCRIPT and
-            // none ran (one pipeline is never interleaved with other commands), so load and resend.
-            if let first = replies.firstIndex(where: { $0.redisError?.redisErrorPrefix == "NOSCRIPT" }) {
-                try await redis.loadScripts([ConversationScripts.append])
+            // Redis lost its functions (a FUNCTION FLUSH, or it came back without its data): every
+            // append from the first missing one on failed and none of those ran (one pipeline is
+            // never interleaved with other commands), so load the library and resend them.
+            if let first = replies.firstIndex(where: { $0.redisError?.isMissingFunction == true }),
+                try await redis.reloadFunctions(for: ConversationScripts.append) {
                 replies = Array(replies[..<first]) + (try await redis.pipeline(pending[first...].map(\.command)))
             }
         } catch {

@@ -57,7 +57,7 @@ final class ConversationStore {
 
     /// Forgets the customer's open conversation if it is `conversationID`.
     func clearOpen(customerID: String, ifIs conversationID: String) async throws {
-        _ = try await redis.evalScript(
+        _ = try await redis.callFunction(
             Self.deleteIfEquals, keys: [.init(RedisKeys.customerConversation(customerID))], arguments: [.init(conversationID)])
         openByCustomer[customerID] = nil
     }
@@ -70,7 +70,7 @@ final class ConversationStore {
     ) async throws -> (isNew: Bool, seq: Int) {
         let (keys, arguments) = Self.appendArguments(
             frame, to: state, dedupID: dedupID, recipients: recipients, alternative: alternative, configuration: configuration)
-        let reply = try await redis.evalScript(ConversationScripts.append, keys: keys, arguments: arguments)
+        let reply = try await redis.callFunction(ConversationScripts.append, keys: keys, arguments: arguments)
         let (isNew, seq) = try Self.appendResult(reply)
         if isNew { configuration.stats.messageOut() }
         return (isNew, seq)
@@ -117,6 +117,7 @@ final class ConversationStore {
         for case .error(let message) in replies { throw RedisError(code: .serverError, message: message) }
     }
 
-    private static let deleteIfEquals = RedisScript(
+    static let deleteIfEquals = RedisScript(
+        "cs_delete_if_equals",
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
 }

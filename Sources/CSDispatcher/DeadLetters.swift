@@ -12,7 +12,7 @@ struct MalformedInboundEntry: Error, CustomStringConvertible {
 /// one poison entry does not block every conversation behind it (docs/operations.md, "Dead letters").
 enum DeadLetters {
     /// Redis error codes that say nothing about the entry: the server or the deployment is not
-    /// ready (loading, failing over, out of memory, a script running, ACL or script cache). An
+    /// ready (loading, failing over, out of memory, a script running, ACL or functions not loaded). An
     /// entry that meets one is retried with backoff for as long as it takes.
     static let transientServerErrors: Set<String> = [
         "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "MISCONF", "OOM",
@@ -30,6 +30,8 @@ enum DeadLetters {
         case .serverError:
             // An ACL denial inside a script comes back as a plain `ERR`: the deployment, not the entry.
             if error.message.contains("can't run this command or subcommand") { return false }
+            // A function Redis lost (and the library could not be loaded again): the deployment too.
+            if error.isMissingFunction { return false }
             guard let prefix = error.redisErrorPrefix else { return true }
             return !transientServerErrors.contains(prefix)
         case .protocolError:
@@ -82,6 +84,7 @@ enum DeadLetters {
     /// maxLen, then the dead letter's field/value pairs. Adds the dead letter and acknowledges the
     /// entry in one step, so it is neither lost nor dead-lettered twice by this owner.
     static let moveScript = RedisScript(
+        "cs_dead_letter_move",
         """
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
         return redis.call('XACK', KEYS[1], ARGV[2], ARGV[1])
@@ -98,7 +101,7 @@ extension PartitionWorker {
             dispatcherID: configuration.dispatcherID)
         var arguments: [RedisArgument] = [.init(entryID), .init(RedisKeys.dispatcherGroup), .init(RedisKeys.deadLetterMaxLength)]
         for (name, value) in pairs { arguments += [.init(name), .init(value)] }
-        _ = try await redis.evalScript(
+        _ = try await redis.callFunction(
             DeadLetters.moveScript,
             keys: [.init(RedisKeys.inbound(partition: lease.partition)), .init(RedisKeys.deadLetters(partition: lease.partition))],
             arguments: arguments)

@@ -10,6 +10,7 @@ public func buildDispatcher(_ configuration: DispatcherConfiguration, logger: Lo
     var redisConfiguration = configuration.redis
     redisConfiguration.clientName = redisConfiguration.clientName ?? configuration.dispatcherID
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+    redis.register(DispatcherFunctions.libraries)
     let routing = RoutingClient(redis: redis)
     var services: [any Service] = [
         StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger),

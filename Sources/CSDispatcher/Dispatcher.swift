@@ -41,11 +41,11 @@ public struct Dispatcher: Service {
             }
             for lease in leases.values { lease.requestStop() }
         }
-        // Every worker has stopped: give the leases up so others take over at once. One pipeline
-        // (EVAL, so no NOSCRIPT round): with Redis down, shutdown waits for one connect timeout,
-        // not one per partition (the leases then simply expire).
+        // Every worker has stopped: give the leases up so others take over at once. One pipeline:
+        // with Redis down, shutdown waits for one connect timeout, not one per partition (the
+        // leases then simply expire).
         var goodbye: [[RedisArgument]] = leases.keys.map { partition in
-            ["EVAL", .init(LeaseScripts.release.source), "1", .init(RedisKeys.lease(partition: partition)), .init(configuration.dispatcherID)]
+            LeaseScripts.release.callCommand(keys: [.init(RedisKeys.lease(partition: partition))], arguments: [.init(configuration.dispatcherID)])
         }
         goodbye.append(["ZREM", .init(RedisKeys.dispatchers), .init(configuration.dispatcherID)])
         _ = try? await redis.pipeline(goodbye)
@@ -66,7 +66,7 @@ public struct Dispatcher: Service {
         // Finished workers (stopped or lost their lease) give their partition up.
         for (partition, lease) in leases where lease.isFinished {
             leases[partition] = nil
-            _ = try? await redis.evalScript(
+            _ = try? await redis.callFunction(
                 LeaseScripts.release, keys: [.init(RedisKeys.lease(partition: partition))], arguments: [.init(configuration.dispatcherID)])
         }
         for (partition, lease) in leases where !lease.isStopRequested {
@@ -97,7 +97,7 @@ public struct Dispatcher: Service {
     }
 
     private func tryAcquire(_ partition: Int, at now: Int) async throws -> Bool {
-        let reply = try await redis.evalScript(
+        let reply = try await redis.callFunction(
             LeaseScripts.acquire, keys: [.init(RedisKeys.lease(partition: partition))],
             arguments: [.init(configuration.dispatcherID), .init(configuration.leaseMilliseconds)])
         return reply.int == 1

@@ -53,7 +53,7 @@ extension PartitionWorker {
 
     /// Stores a read position (it only moves forward) and shows it to the other participants.
     func markRead(_ state: ConversationState, entry: InboundEntry, seq: Int, store: ConversationStore) async throws {
-        let stored = try await redis.evalScript(
+        let stored = try await redis.callFunction(
             Self.raiseReadPosition, keys: [.init(RedisKeys.conversation(state.id))],
             arguments: [.init("read:" + entry.userID), .init(seq)])
         guard stored.int == 1 else { return }
@@ -65,6 +65,7 @@ extension PartitionWorker {
 
     /// KEYS = meta; ARGV = field, seq. Sets the field to seq if higher (and not past the last seq). Returns 1 when changed.
     static let raiseReadPosition = RedisScript(
+        "cs_raise_read_position",
         """
         local seq = tonumber(ARGV[2])
         local last = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')

@@ -17,6 +17,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     var redisConfiguration = configuration.redis
     redisConfiguration.clientName = redisConfiguration.clientName ?? "\(configuration.gatewayID)"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+    redis.register(GatewayFunctions.libraries)
     var subscriberConfiguration = configuration.redis
     subscriberConfiguration.clientName = "\(configuration.gatewayID)-sub"
     let subscriber = RedisSubscriber(configuration: subscriberConfiguration, logger: logger)

@@ -12,6 +12,7 @@ public struct InboundPublisher: Sendable {
 
     /// KEYS = inbound stream, acceptance key; ARGV = ttlSeconds, field, value, ...
     static let acceptOnce = RedisScript(
+        "cs_accept_once",
         """
         local seen = redis.call('GET', KEYS[2])
         if seen then return seen end
@@ -34,7 +35,7 @@ public struct InboundPublisher: Sendable {
         let reply: RESPValue
         switch try command(for: entry) {
         case .plain(let arguments): reply = try await redis.send(arguments)
-        case .acceptOnce(let keys, let arguments): reply = try await redis.evalScript(Self.acceptOnce, keys: keys, arguments: arguments)
+        case .acceptOnce(let keys, let arguments): reply = try await redis.callFunction(Self.acceptOnce, keys: keys, arguments: arguments)
         }
         return try Self.entryID(from: reply)
     }
@@ -47,7 +48,7 @@ public struct InboundPublisher: Sendable {
         let sent: EventLoopFuture<RESPValue>?
         switch try command(for: entry) {
         case .plain(let arguments): sent = redis.sendNow(arguments)
-        case .acceptOnce(let keys, let arguments): sent = redis.evalScriptNow(Self.acceptOnce, keys: keys, arguments: arguments)
+        case .acceptOnce(let keys, let arguments): sent = redis.callFunctionNow(Self.acceptOnce, keys: keys, arguments: arguments)
         }
         return sent?.flatMapThrowing(Self.entryID(from:))
     }

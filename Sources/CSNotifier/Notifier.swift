@@ -34,7 +34,9 @@ public func buildNotifier(_ configuration: NotifierConfiguration, logger: Logger
     var redisConfiguration = configuration.redis
     redisConfiguration.clientName = configuration.notifierID
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+    redis.register(NotifierFunctions.libraries)
     var services: [any Service] = [
+        StartupCheck(redis: redis, partitions: nil, logger: logger),
         NotifierService(configuration: configuration, redis: redis, logger: logger),
         NotificationScheduler(redis: redis, interval: .milliseconds(configuration.schedulerIntervalMilliseconds), logger: logger),
         HeartbeatService(redis: redis, stats: configuration.stats, interval: configuration.heartbeatInterval, logger: logger) {
@@ -59,6 +61,7 @@ struct NotificationScheduler: Service {
 
     /// KEYS = scheduled, stream; ARGV = nowMs. Returns how many moved.
     static let moveDue = RedisScript(
+        "cs_notify_move_due",
         """
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 100)
         for _, id in ipairs(due) do
@@ -72,7 +75,7 @@ struct NotificationScheduler: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let moved = try await redis.evalScript(
+                let moved = try await redis.callFunction(
                     Self.moveDue, keys: [.init(RedisKeys.scheduledNotifications), .init(RedisKeys.notifyStream)],
                     arguments: [.init(nowMilliseconds())])
                 if let count = moved.int, count > 0 { logger.info("scheduled notifications due", metadata: ["count": "\(count)"]) }

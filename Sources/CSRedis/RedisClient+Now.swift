@@ -22,18 +22,4 @@ extension RedisClient {
         }
         return reply.futureResult
     }
-
-    /// ``evalScript(_:keys:arguments:)`` without a task: `EVALSHA`, then `EVAL` on `NOSCRIPT`; nil
-    /// when there is no live connection right now.
-    public func evalScriptNow(
-        _ script: RedisScript, keys: [RedisArgument] = [], arguments: [RedisArgument] = []
-    ) -> EventLoopFuture<RESPValue>? {
-        guard let first = sendNow(script.evalshaCommand(keys: keys, arguments: arguments)) else { return nil }
-        return first.flatMapError { error in
-            guard let error = error as? RedisError, error.redisErrorPrefix == "NOSCRIPT",
-                let again = self.sendNow(script.evalCommand(keys: keys, arguments: arguments))
-            else { return first.eventLoop.makeFailedFuture(error) }
-            return again
-        }
-    }
 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A pipelined Redis connection that (re)connects by itself.
 ///
@@ -23,6 +24,9 @@ public final class RedisClient: Sendable {
     /// The configuration this client was created with.
     public let configuration: RedisConfiguration
     let manager: RedisConnectionManager
+    /// Function name → the library it was installed with (``installFunctions(_:)``), to load it
+    /// again when Redis has lost it.
+    let functionLibraries = Mutex<[String: RedisFunctionLibrary]>([:])
 
     /// Creates a client; no connection is made until the first command.
     public init(
@@ -58,8 +62,7 @@ public final class RedisClient: Sendable {
     /// The reply, or its error reply thrown as ``RedisError/Code/serverError`` (and counted).
     static func checked(_ reply: RESPValue) throws(RedisError) -> RESPValue {
         if case .error(let message) = reply {
-            // NOSCRIPT is the normal first answer to EVALSHA (the script is then loaded).
-            if !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }
+            RedisMetrics.replyErrors.increment()
             throw RedisError.server(message)
         }
         return reply
@@ -81,7 +84,7 @@ public final class RedisClient: Sendable {
             let connection = try await self.manager.connection()
             let replies = try await connection.send(pipeline: commands)
             // Counted like a single command's error reply (callers read them from their slots).
-            for case .error(let message) in replies where !message.hasPrefix("NOSCRIPT") { RedisMetrics.replyErrors.increment() }
+            for case .error in replies { RedisMetrics.replyErrors.increment() }
             return replies
         } catch {
             RedisMetrics.connectionErrors.increment()

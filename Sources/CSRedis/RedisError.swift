@@ -35,6 +35,9 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let clientClosed = Code(rawValue: "client_closed")
         /// The command cannot be sent (for example it has no arguments).
         public static let invalidCommand = Code(rawValue: "invalid_command")
+        /// A function library this process needs is missing or of another version, and this
+        /// user may not load it (``RedisClient/installFunctions(_:)``).
+        public static let functionsNotLoaded = Code(rawValue: "functions_not_loaded")
     }
 
     /// What went wrong, as a stable code.

@@ -1,36 +1,35 @@
-import Crypto
-
-/// A Lua script identified by the SHA1 of its source, for `EVALSHA`/`EVAL`.
+/// A Lua script that runs in Redis as a function of a ``RedisFunctionLibrary``, called with `FCALL`.
 ///
-/// Create scripts once (e.g. as `static let`) and run them with ``RedisClient/evalScript(_:keys:arguments:)``.
+/// The body reads `KEYS` and `ARGV` exactly as an `EVAL` script does. Scripts run as functions
+/// rather than with `EVAL`/`EVALSHA` so that a Redis ACL can allow a role to call its own
+/// functions only (`+fcall|<name>`) and nothing else: a role with `EVAL` can run any Lua within
+/// its key patterns, including a loop that blocks Redis (docs/operations.md, "Redis ACL users").
+/// Functions are also stored in the RDB and AOF and replicated, unlike the script cache.
+///
+/// Create scripts once (as `static let`), group them into libraries, install the libraries at
+/// startup (``RedisClient/installFunctions(_:)``) and call them with ``RedisClient/callFunction(_:keys:arguments:)``.
 public struct RedisScript: Sendable, Hashable {
-    /// The Lua source.
+    /// The function's name, unique across every library: `[A-Za-z0-9_]`, starting with a letter.
+    public let name: String
+    /// The Lua body.
     public let source: String
-    /// Lower-case hex SHA1 of ``source``, as Redis computes it.
-    public let sha1: String
 
-    /// Wraps `source` and computes its SHA1 (cheap, but do it once per script, not per call).
-    public init(_ source: String) {
+    /// A function named `name` (checked: it is spliced into the library's code) running `source`.
+    public init(_ name: String, _ source: String) {
+        precondition(Self.isValidName(name), "a Redis function name is [A-Za-z0-9_], starting with a letter: \(name)")
+        self.name = name
         self.source = source
-        let digest = Insecure.SHA1.hash(data: Array(source.utf8))
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(40)
-        for byte in digest {
-            hex.append(hexDigits[Int(byte >> 4)])
-            hex.append(hexDigits[Int(byte & 0x0f)])
-        }
-        self.sha1 = String(decoding: hex, as: UTF8.self)
     }
 
-    /// `EVALSHA sha1 numkeys key... arg...` — usable inside ``RedisClient/pipeline(_:)``; a slot
-    /// holding a `NOSCRIPT` error means the script must be loaded (``RedisClient/loadScripts(_:)``) and retried.
-    public func evalshaCommand(keys: [RedisArgument] = [], arguments: [RedisArgument] = []) -> [RedisArgument] {
-        ["EVALSHA", RedisArgument(self.sha1), RedisArgument(keys.count)] + keys + arguments
+    /// `FCALL name numkeys key... arg...`, usable inside ``RedisClient/pipeline(_:)``; a slot
+    /// answering ``RedisError/isMissingFunction`` means the library must be loaded again
+    /// (``RedisClient/reloadFunctions(for:)``) and the call retried.
+    public func callCommand(keys: [RedisArgument] = [], arguments: [RedisArgument] = []) -> [RedisArgument] {
+        ["FCALL", RedisArgument(self.name), RedisArgument(keys.count)] + keys + arguments
     }
 
-    /// `EVAL source numkeys key... arg...` (also caches the script in Redis).
-    public func evalCommand(keys: [RedisArgument] = [], arguments: [RedisArgument] = []) -> [RedisArgument] {
-        ["EVAL", RedisArgument(self.source), RedisArgument(keys.count)] + keys + arguments
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, (0x41...0x5A).contains(first) || (0x61...0x7A).contains(first) else { return false }
+        return name.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || $0 == 0x5F }
     }
 }

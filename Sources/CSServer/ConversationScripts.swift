@@ -10,6 +10,7 @@ public enum ConversationScripts {
     /// carries history). A dedup id seen before returns `{0, seq}` and changes nothing; otherwise
     /// `{1, seq}`. Log entry ids are `<seq>-0`, so a reader can XRANGE from any seq.
     public static let append = RedisScript(
+        "cs_conversation_append",
         """
         if ARGV[1] ~= '' then
           local seen = redis.call('HGET', KEYS[3], ARGV[1])
@@ -36,6 +37,7 @@ public enum ConversationScripts {
 public enum LeaseScripts {
     /// KEYS = lease; ARGV = owner, ttlMs. Takes a free lease or extends our own. Returns 1 when held.
     public static let acquire = RedisScript(
+        "cs_lease_acquire",
         """
         local holder = redis.call('GET', KEYS[1])
         if holder == false then
@@ -52,6 +54,7 @@ public enum LeaseScripts {
 
     /// KEYS = lease; ARGV = owner. Gives the lease up if we hold it.
     public static let release = RedisScript(
+        "cs_lease_release",
         """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0

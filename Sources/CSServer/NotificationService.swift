@@ -78,6 +78,7 @@ public struct NotificationService: Sendable {
     /// Adds users to a receipt set that expires with the notification. Returns 0 when the
     /// notification does not exist (or, for acks and reads, was never delivered to the user).
     static let addReceipt = RedisScript(
+        "cs_notify_add_receipt",
         """
         local expiry = redis.call('PEXPIRETIME', KEYS[1])
         if expiry < 0 then return 0 end
@@ -95,10 +96,10 @@ public struct NotificationService: Sendable {
             .init(RedisKeys.notification(notificationID)), .init(RedisKeys.notificationReceipts(notificationID, kind)),
             .init(RedisKeys.notificationReceipts(notificationID, "delivered")),
         ]
-        guard try await redis.evalScript(Self.addReceipt, keys: keys, arguments: ["1", .init(userID)]).int == 1 else { return false }
+        guard try await redis.callFunction(Self.addReceipt, keys: keys, arguments: ["1", .init(userID)]).int == 1 else { return false }
         if kind == "read" {
             // Reading implies receiving.
-            _ = try await redis.evalScript(
+            _ = try await redis.callFunction(
                 Self.addReceipt,
                 keys: [keys[0], .init(RedisKeys.notificationReceipts(notificationID, "acked")), keys[2]], arguments: ["1", .init(userID)])
         }
@@ -109,7 +110,7 @@ public struct NotificationService: Sendable {
     public func recordDelivered(notificationID: String, userIDs: [String]) async throws {
         guard !userIDs.isEmpty else { return }
         let delivered = RedisArgument(RedisKeys.notificationReceipts(notificationID, "delivered"))
-        _ = try await redis.evalScript(
+        _ = try await redis.callFunction(
             Self.addReceipt, keys: [.init(RedisKeys.notification(notificationID)), delivered, delivered],
             arguments: ["0"] + userIDs.map { RedisArgument($0) })
     }

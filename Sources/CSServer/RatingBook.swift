@@ -41,7 +41,7 @@ public struct RatingBook: Sendable {
             rating.handlers.joined(separator: ","), rating.team, rating.customer.id, rating.customer.name, clientMessageID,
             rating.conversationID,
         ]
-        let reply = try await redis.evalScript(RatingScripts.record, keys: keys.map { .init($0) }, arguments: arguments.map { .init($0) })
+        let reply = try await redis.callFunction(RatingScripts.record, keys: keys.map { .init($0) }, arguments: arguments.map { .init($0) })
         guard let values = reply.array, values.count == 5, let outcome = values[0].string.flatMap(Outcome.init(rawValue:)) else {
             throw RedisError(code: .protocolError, message: "unexpected rating reply")
         }

@@ -15,6 +15,7 @@ public enum RatingScripts {
     /// moves the old score out of every distribution and the new one in (`'changed'`). Returns
     /// `{status, ratedAt, score, comment, updatedAt}` as stored afterwards.
     public static let record = RedisScript(
+        "cs_rating_record",
         """
         local rec = KEYS[1]
         local old = redis.call('HMGET', rec, 'score', 'entryMs', 'entrySeq')

@@ -40,7 +40,7 @@ public final class RoutingClient: Sendable {
     public init(redis: RedisClient) { self.redis = redis }
 
     private func run(_ script: RedisScript, _ arguments: [RedisArgument]) async throws -> RESPValue {
-        try await redis.evalScript(script, keys: Self.keys, arguments: Self.prefixes + arguments)
+        try await redis.callFunction(script, keys: Self.keys, arguments: Self.prefixes + arguments)
     }
 
     private static func pairs(_ reply: RESPValue) -> [(String, String)] {

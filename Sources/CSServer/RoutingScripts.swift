@@ -83,6 +83,7 @@ public enum RoutingScripts {
     /// Returns `{'assigned', agentId}` or `{'queued', onlineAgentsWithSkill}`; a repeat returns
     /// the same kind of answer and changes nothing.
     public static let assign = RedisScript(
+        "cs_routing_assign",
         library + """
             local conv, now, skill = ARGV[4], tonumber(ARGV[5]), ARGV[6]
             local current = redis.call('HGET', KEYS[6], conv)
@@ -103,6 +104,7 @@ public enum RoutingScripts {
     /// Assigns waiting conversations, oldest first per skill, while agents have capacity.
     /// Returns a flat list `conversationId, agentId, ...`.
     public static let drain = RedisScript(
+        "cs_routing_drain",
         library + """
             local now, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
             local out = {}
@@ -135,6 +137,7 @@ public enum RoutingScripts {
     /// Frees the agent's capacity and records the handling time (or takes the conversation out
     /// of its queue). Returns the agent id, or false.
     public static let release = RedisScript(
+        "cs_routing_release",
         library + """
             local conv, expected, now = ARGV[4], ARGV[5], tonumber(ARGV[6])
             local agent = redis.call('HGET', KEYS[6], conv)
@@ -164,6 +167,7 @@ public enum RoutingScripts {
     /// offline, away, at capacity, or the current agent) or `{'not_assigned', ''}`. A transfer to
     /// a named agent does not check skills: the sender chose the person.
     public static let transfer = RedisScript(
+        "cs_routing_transfer",
         library + """
             local conv, expected, target, skill, now = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
             local from = redis.call('HGET', KEYS[6], conv)
@@ -187,6 +191,7 @@ public enum RoutingScripts {
     /// Agents whose presence expired more than the grace ago lose their conversations: each
     /// goes back to the head of its skill's queue. Returns a flat list `conversationId, agentId, ...`.
     public static let expire = RedisScript(
+        "cs_routing_expire",
         library + """
             local now, grace = tonumber(ARGV[4]), tonumber(ARGV[5])
             local out = {}
@@ -207,6 +212,7 @@ public enum RoutingScripts {
     /// `positions`: ARGV = prefixes..., skill, nowMs.
     /// Returns `{avgHandlingMs, onlineAgentsWithSkill, conversationId...}` (queue order).
     public static let positions = RedisScript(
+        "cs_routing_positions",
         library + """
             local skill, now = ARGV[4], tonumber(ARGV[5])
             local times = redis.call('LRANGE', HANDLE .. skill, 0, -1)
@@ -225,6 +231,7 @@ public enum RoutingScripts {
     /// `connect` keeps an agent away if it was; `disconnect` starts the grace period now (another
     /// gateway still holding a connection restores the presence at its next heartbeat).
     public static let presence = RedisScript(
+        "cs_routing_presence",
         library + """
             local agent, status, now, ttl = ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
             local current = redis.call('HGET', KEYS[9], agent) or 'online'
@@ -249,6 +256,7 @@ public enum RoutingScripts {
     /// `heartbeat`: ARGV = prefixes..., nowMs, ttlMs, agentId... Extends the presence of agents
     /// that are not signed off.
     public static let heartbeat = RedisScript(
+        "cs_routing_heartbeat",
         library + """
             local expiry = tonumber(ARGV[4]) + tonumber(ARGV[5])
             for i = 6, #ARGV do

@@ -8,8 +8,8 @@ import Logging
 @main
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cs-admin", abstract: "Operator tool: agents, canned responses, notifications, dead letters, status.",
-        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self, DeadCommand.self, StatusCommand.self])
+        commandName: "cs-admin", abstract: "Operator tool: agents, canned responses, notifications, dead letters, status, Redis functions.",
+        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self, DeadCommand.self, StatusCommand.self, FunctionsCommand.self])
 }
 
 /// Options every admin subcommand takes.
@@ -41,7 +41,7 @@ struct AgentCommand: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or replace an agent account.")
         @OptionGroup var options: AdminOptions
-        @Option(help: "Agent id used to sign in: 1-64 of [A-Za-z0-9._:-].") var id: String
+        @Option(help: "Agent id used to sign in: 1-64 of [A-Za-z0-9._-].") var id: String
         @Option(help: "Display name shown to customers.") var name: String
         @Option(help: "Password (env CS_AGENT_PASSWORD).") var password: String = environment("CS_AGENT_PASSWORD") ?? ""
         @Option(help: "Comma-separated skills.") var skills: String = ConversationRules.defaultSkill
@@ -50,13 +50,13 @@ struct AgentCommand: AsyncParsableCommand {
         @Flag(help: "Keep an existing agent unchanged instead of replacing it.") var ifMissing = false
 
         func validate() throws {
-            guard Identifier.isValid(id) else { throw ValidationError("--id must be 1-64 characters of [A-Za-z0-9._:-]") }
+            guard Identifier.isValid(id) else { throw ValidationError("--id must be 1-64 characters of [A-Za-z0-9._-]") }
             if let problem = DisplayName.problem(name) { throw ValidationError("--\(problem)") }
             guard password.count >= 4 else { throw ValidationError("--password must be at least 4 characters") }
             guard (1...100).contains(max) else { throw ValidationError("--max must be 1...100") }
             guard let role = ParticipantRole(rawValue: role), role.isStaff else { throw ValidationError("--role must be agent or supervisor") }
             for skill in skillList where !Identifier.isValid(skill, maxLength: ClientFrame.Limits.maxSkillLength) {
-                throw ValidationError("skill '\(skill)' must be 1-32 characters of [A-Za-z0-9._:-]")
+                throw ValidationError("skill '\(skill)' must be 1-32 characters of [A-Za-z0-9._-]")
             }
         }
 

@@ -72,6 +72,27 @@ extension EndToEnd {
         try await refused(.admin, ["CONFIG", "SET", "appendonly", "no"])
         try await refused(.admin, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "msg"])
         try await allowed(.admin, ["XLEN", RedisKeys.inbound(partition: 0)])
+
+        // No role runs Lua of its own (issue 21, item 10): no EVAL, no SCRIPT LOAD, no FUNCTION
+        // LOAD but the admin's; each role calls its own functions only; the gateway may append
+        // to the inbound streams and do nothing else to them.
+        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .admin] {
+            try await refused(role, ["EVAL", "return 1", "0"])
+            try await refused(role, ["SCRIPT", "LOAD", "return 1"])
+            try await refused(role, ["FUNCTION", "FLUSH"])
+        }
+        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier] {
+            try await refused(role, ["FUNCTION", "LOAD", "#!lua name=mallory\nredis.register_function('m', function() return 1 end)"])
+        }
+        try await refused(.gateway, ["FCALL", "cs_conversation_append", "0"])
+        try await refused(.gateway, ["FCALL", "cs_lease_acquire", "1", RedisKeys.lease(partition: 0), "gw", "1000"])
+        try await refused(.notifier, ["FCALL", "cs_routing_assign", "0"])
+        try await refused(.dispatcher, ["FCALL", "cs_accept_once", "0"])
+        try await refused(.gateway, ["DEL", RedisKeys.inbound(partition: 0)])
+        try await refused(.gateway, ["XTRIM", RedisKeys.inbound(partition: 0), "MAXLEN", "0"])
+        try await refused(.gateway, ["XDEL", RedisKeys.inbound(partition: 0), "0-1"])
+        try await allowed(.gateway, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "aclcheck"])
+        try await allowed(.gateway, ["FUNCTION", "LIST", "LIBRARYNAME", "cs_gateway"])
     }
 
     static func chatUnderACL(_ users: ACLUsers, redis: RedisServer) async throws {
@@ -84,6 +105,9 @@ extension EndToEnd {
             testName: "aclUsers", redisURL: users.url(.admin, port: redis.port), configuration: configuration,
             onShutdownProblems: { for problem in $0 { Issue.record(Comment(rawValue: "shutdown: \(problem)")) } }
         ) { cluster in
+            // The deploy step: the roles may not load their functions, the admin loads them all.
+            let loaded = try await cluster.admin(["functions", "load"])
+            #expect(loaded.contains("cs_gateway"), "\(loaded)")
             // A repeated --redis-url wins over the cluster's (the last one counts).
             try cluster.startDispatcher(id: "d-1", extraArguments: ["--redis-url", users.url(.dispatcher, port: redis.port)])
             try cluster.startNotifier(id: "n-1", redisURL: users.url(.notifier, port: redis.port))
@@ -115,7 +139,7 @@ extension EndToEnd {
                 let redisLog = (try? String(contentsOf: redis.logFile, encoding: .utf8)) ?? ""
                 #expect(!redisLog.contains("NOPERM"), "redis-server refused commands while loading its AOF; see \(redis.logFile.path)")
 
-                // And the processes carry on (scripts are loaded again, as their users).
+                // And the processes carry on (the functions came back with the AOF).
                 try await customer.client.sendMessage(id: "c-2", body: "Still there?")
                 _ = try await agent.client.waitFor(type: "message", timeout: .seconds(60)) { $0.string("id") == "c-2" }
 

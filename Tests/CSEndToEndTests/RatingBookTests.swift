@@ -58,7 +58,9 @@ struct RatingBookTests {
     static func withRedis(_ body: (RedisClient) async throws -> Void) async throws {
         let server = try await RedisServer()
         let redis = RedisClient(configuration: server.configuration, logger: Logger(label: "rating-book-test"))
+        redis.register([ServerFunctionLibraries.ratings])
         do {
+            try await redis.installFunctions()
             try await body(redis)
         } catch {
             await redis.close()

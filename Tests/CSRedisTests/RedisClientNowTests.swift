@@ -3,7 +3,7 @@ import CSTestSupport
 import NIOCore
 import Testing
 
-/// `sendNow` / `evalScriptNow`: commands without a task, against a real `redis-server`.
+/// `sendNow` / `callFunctionNow`: commands without a task, against a real `redis-server`.
 @Suite("RedisClient without a task", .serialized, .timeLimit(.minutes(2)))
 struct RedisClientNowTests {
     @Test func nilUntilConnectedThenRepliesAndErrorsLikeSend() async throws {
@@ -22,12 +22,14 @@ struct RedisClientNowTests {
         }
     }
 
-    @Test func evalScriptNowLoadsAnUnknownScript() async throws {
+    @Test func callFunctionNowLoadsALostLibrary() async throws {
         try await RedisClientTests.withClient { (client, _) async throws in
-            let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
-            _ = try await client.send("SCRIPT", "FLUSH")
-            #expect(try await client.evalScriptNow(script, keys: ["n"], arguments: ["2"])?.get().int == 2, "NOSCRIPT, then EVAL")
-            #expect(try await client.evalScriptNow(script, keys: ["n"], arguments: ["3"])?.get().int == 5, "cached now: EVALSHA")
+            client.register([RedisClientTests.library])
+            try await client.installFunctions()
+            let script = RedisClientTests.increment
+            #expect(try await client.callFunctionNow(script, keys: ["n"], arguments: ["2"])?.get().int == 2)
+            _ = try await client.send("FUNCTION", "FLUSH")
+            #expect(try await client.callFunctionNow(script, keys: ["n"], arguments: ["3"])?.get().int == 5, "not found, loaded, called again")
         }
     }
 

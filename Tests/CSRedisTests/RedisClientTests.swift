@@ -120,33 +120,88 @@ struct RedisClientTests {
         }
     }
 
-    @Test func evalScriptFallsBackToEvalOnNoscript() async throws {
-        try await Self.withClient { (client, _) async throws in
-            let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
-            #expect(try await client.evalScript(script, keys: ["n"], arguments: [5]).int == 5)
-            #expect(try await client.evalScript(script, keys: ["n"], arguments: [5]).int == 10)
-            _ = try await client.send("SCRIPT", "FLUSH")
-            #expect(try await client.send("SCRIPT", "EXISTS", RedisArgument(script.sha1)) == .array([.integer(0)]))
-            #expect(try await client.evalScript(script, keys: ["n"], arguments: [1]).int == 11)
-            #expect(try await client.send("SCRIPT", "EXISTS", RedisArgument(script.sha1)) == .array([.integer(1)]))
+    static let increment = RedisScript("t_increment", "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    static let concat = RedisScript("t_concat", "return ARGV[1] .. KEYS[1]")
+    static let library = RedisFunctionLibrary(name: "t_lib", functions: [increment, concat])
 
+    @Test func installedFunctionsAreCalledAndLoadedAgainWhenRedisLostThem() async throws {
+        try await Self.withClient { (client, _) async throws in
+            client.register([Self.library])
+            try await client.installFunctions()
+            #expect(try await client.callFunction(Self.increment, keys: ["n"], arguments: [5]).int == 5)
+            #expect(try await client.callFunction(Self.increment, keys: ["n"], arguments: [5]).int == 10)
+            _ = try await client.send("FUNCTION", "FLUSH")
+            #expect(try await client.callFunction(Self.increment, keys: ["n"], arguments: [1]).int == 11, "loaded again")
+            let listed = try await client.send("FUNCTION", "LIST", "LIBRARYNAME", "t_lib", "WITHCODE")
+            #expect(RedisClient.loadedCode(of: "t_lib", in: listed) == Self.library.code)
+
+            // A function nobody registered is an error, not a silent reload.
+            let stray = RedisScript("t_stray", "return 1")
             await #expect {
-                try await client.evalScript(RedisScript("return redis.call('NOPE')"))
+                try await client.callFunction(stray)
+            } throws: { ($0 as? RedisError)?.isMissingFunction == true }
+            await #expect {
+                try await client.callFunction(RedisScript("t_bad", "return redis.call('NOPE')"))
             } throws: { ($0 as? RedisError)?.code == .serverError }
         }
     }
 
-    @Test func evalshaInPipelineAndLoadScripts() async throws {
+    @Test func installLoadsOnlyWhatIsMissingOrOfAnotherVersion() async throws {
         try await Self.withClient { (client, _) async throws in
-            let script = RedisScript("return ARGV[1] .. KEYS[1]")
-            try await client.loadScripts([script, RedisScript("return 1")])
+            let old = RedisFunctionLibrary(name: "t_lib", functions: [RedisScript("t_increment", "return 0")])
+            _ = try await client.send(old.loadCommand)
+            client.register([Self.library])
+            try await client.installFunctions()
+            #expect(try await client.callFunction(Self.increment, keys: ["n"], arguments: [2]).int == 2, "the old version was replaced")
+            // The same version again: nothing to load (FUNCTION STATS counts no new library).
+            _ = try await client.send("CONFIG", "RESETSTAT")
+            try await client.installFunctions()
+            let commands = try await client.send("INFO", "commandstats").string ?? ""
+            #expect(!commands.contains("cmdstat_function|load"), "loaded although current: \(commands)")
+        }
+    }
+
+    @Test func aRoleThatMayNotLoadFunctionsGetsAClearError() async throws {
+        try await Self.withClient { (client, server) async throws in
+            _ = try await client.send("ACL", "SETUSER", "caller", "on", ">caller-password", "~*", "-@all", "+fcall|t_increment", "+incrby", "+function|list", "+hello", "+auth", "+client|setname", "+ping", "+select")
+            var configuration = TestSupport.configuration(port: server.port)
+            configuration.username = "caller"
+            configuration.password = "caller-password"
+            let caller = RedisClient(configuration: configuration, logger: TestSupport.logger)
+            caller.register([Self.library])
+            await #expect {
+                try await caller.installFunctions()
+            } throws: { error in
+                guard let error = error as? RedisError, error.code == .functionsNotLoaded else { return false }
+                return error.message.contains("cs-admin functions load") && error.message.contains("t_lib")
+            }
+            // Loaded by someone allowed to: the caller installs (nothing to do) and may call only its function.
+            _ = try await client.send(Self.library.loadCommand)
+            try await caller.installFunctions()
+            #expect(try await caller.callFunction(Self.increment, keys: ["n"], arguments: [3]).int == 3)
+            await #expect {
+                try await caller.callFunction(Self.concat, keys: ["k"], arguments: ["a"])
+            } throws: { ($0 as? RedisError)?.redisErrorPrefix == "NOPERM" }
+            await #expect {
+                try await caller.send("EVAL", "return 1", "0")
+            } throws: { ($0 as? RedisError)?.redisErrorPrefix == "NOPERM" }
+            await caller.close()
+        }
+    }
+
+    @Test func functionCallsInAPipeline() async throws {
+        try await Self.withClient { (client, _) async throws in
+            client.register([Self.library])
+            try await client.installFunctions()
             let replies = try await client.pipeline([
-                script.evalshaCommand(keys: ["k"], arguments: ["a"]), script.evalshaCommand(keys: ["z"], arguments: ["b"]),
+                Self.concat.callCommand(keys: ["k"], arguments: ["a"]), Self.concat.callCommand(keys: ["z"], arguments: ["b"]),
             ])
             #expect(replies.map(\.string) == ["ak", "bz"])
-            _ = try await client.send("SCRIPT", "FLUSH")
-            let afterFlush = try await client.pipeline([script.evalshaCommand(keys: ["k"], arguments: ["a"])])
-            #expect(afterFlush.first?.redisError?.redisErrorPrefix == "NOSCRIPT")
+            _ = try await client.send("FUNCTION", "FLUSH")
+            let afterFlush = try await client.pipeline([Self.concat.callCommand(keys: ["k"], arguments: ["a"])])
+            #expect(afterFlush.first?.redisError?.isMissingFunction == true)
+            #expect(try await client.reloadFunctions(for: Self.concat))
+            #expect(try await client.pipeline([Self.concat.callCommand(keys: ["k"], arguments: ["a"])]).first?.string == "ak")
         }
     }
 

@@ -40,11 +40,12 @@ struct RedisValueTests {
         #expect(RedisArgument([0, 1]).bytes == ByteBuffer(bytes: [0, 1]))
     }
 
-    @Test func scriptSHA1MatchesRedis() {
-        // `redis-cli SCRIPT LOAD "return 1"` prints this digest.
-        #expect(RedisScript("return 1").sha1 == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
-        #expect(RedisScript("return 1").evalshaCommand(keys: ["k"], arguments: ["a", "b"]) ==
-            ["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "1", "k", "a", "b"])
+    @Test func functionCallsAndLibraryCode() {
+        let script = RedisScript("t_one", "return 1")
+        #expect(script.callCommand(keys: ["k"], arguments: ["a", "b"]) == ["FCALL", "t_one", "1", "k", "a", "b"])
+        let library = RedisFunctionLibrary(name: "t_lib", functions: [script])
+        #expect(library.code == "#!lua name=t_lib\nredis.register_function('t_one', function(KEYS, ARGV)\nreturn 1\nend)\n")
+        #expect(library.loadCommand == ["FUNCTION", "LOAD", "REPLACE", RedisArgument(library.code)])
     }
 
     @Test func parsesURLs() throws {

@@ -52,16 +52,23 @@ public enum ConversationRules {
         }
     }
 
+    /// The answer for a conversation the sender may not touch, whether it exists or not: telling
+    /// "no such conversation" from "not yours" would let anyone probe which ids exist
+    /// (docs/protocol.md, "Conversation ids"). The wording stays as it was for each role.
+    public static let notYours = ChatError(.forbidden, "not your conversation")
+    public static let notAssignedToYou = ChatError(.forbidden, "conversation is not assigned to you")
+
+    /// That answer for `entry`, also where a gateway refuses it before it reaches a dispatcher
+    /// (a conversation id that names no customer).
+    public static func refusal(for entry: InboundEntry) -> ChatError {
+        entry.kind == .transfer || (entry.role.isStaff && entry.kind == .message) ? notAssignedToYou : notYours
+    }
+
     private static func decideMessage(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
         if entry.role == .customer {
             if !entry.conversationID.isEmpty {
-                guard Identifier.customerID(ofConversation: entry.conversationID) == entry.userID else {
-                    return .reject(ChatError(.forbidden, "not your conversation"))
-                }
-                guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
-                guard conversation.customer.id == entry.userID else {
-                    return .reject(ChatError(.forbidden, "not your conversation"))
-                }
+                guard Identifier.customerID(ofConversation: entry.conversationID) == entry.userID else { return .reject(notYours) }
+                guard let conversation, conversation.customer.id == entry.userID else { return .reject(notYours) }
                 if conversation.status == .closed { return .open(skill: skill(of: entry)) }
                 return .commit(conversation)
             }
@@ -71,10 +78,7 @@ public enum ConversationRules {
         guard !entry.conversationID.isEmpty else {
             return .reject(ChatError(.invalidField, "conversationId is required"))
         }
-        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
-        guard conversation.agent?.id == entry.userID else {
-            return .reject(ChatError(.forbidden, "conversation is not assigned to you"))
-        }
+        guard let conversation, conversation.agent?.id == entry.userID else { return .reject(notAssignedToYou) }
         guard conversation.status == .assigned else {
             return .reject(ChatError(.conversationClosed, "conversation is closed"))
         }
@@ -84,9 +88,9 @@ public enum ConversationRules {
     private static func decideClose(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
         guard let conversation else {
             if entry.role == .customer && entry.conversationID.isEmpty { return .ignore }
-            return .reject(ChatError(.notFound, "no such conversation"))
+            return .reject(notYours)
         }
-        guard isParticipant(entry, conversation) else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        guard isParticipant(entry, conversation) else { return .reject(notYours) }
         return conversation.status == .closed ? .ignore : .close(conversation)
     }
 
@@ -99,10 +103,7 @@ public enum ConversationRules {
     }
 
     private static func decideTransfer(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
-        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
-        guard entry.role.isStaff, isParticipant(entry, conversation) else {
-            return .reject(ChatError(.forbidden, "conversation is not assigned to you"))
-        }
+        guard let conversation, entry.role.isStaff, isParticipant(entry, conversation) else { return .reject(notAssignedToYou) }
         guard conversation.status == .assigned else {
             if conversation.status == .closed { return .reject(ChatError(.conversationClosed, "conversation is closed")) }
             return .reject(ChatError(.forbidden, "only an assigned conversation can be transferred"))
@@ -113,15 +114,13 @@ public enum ConversationRules {
     }
 
     private static func decideRead(_ entry: InboundEntry, _ conversation: ConversationState?) -> ConversationDecision {
-        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
-        guard isParticipant(entry, conversation) else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        guard let conversation, isParticipant(entry, conversation) else { return .reject(notYours) }
         return .markRead(conversation, seq: entry.seq)
     }
 
     private static func decideRate(_ entry: InboundEntry, _ conversation: ConversationState?, acceptedAt: Int) -> ConversationDecision {
         guard entry.role == .customer else { return .reject(ChatError(.forbidden, "only the customer rates a conversation")) }
-        guard let conversation else { return .reject(ChatError(.notFound, "no such conversation")) }
-        guard conversation.customer.id == entry.userID else { return .reject(ChatError(.forbidden, "not your conversation")) }
+        guard let conversation, conversation.customer.id == entry.userID else { return .reject(notYours) }
         guard conversation.status == .closed else { return .reject(ChatError(.conversationOpen, "the conversation is not closed yet")) }
         // Conversations closed before ratings existed have no window: nothing to rate.
         guard let rateUntil = conversation.rateUntil, acceptedAt <= rateUntil else {

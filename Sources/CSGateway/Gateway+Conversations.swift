@@ -16,12 +16,14 @@ extension GatewayContext {
 
     private func history(_ request: Request, conversationID: String) async throws -> Response {
         let caller = try await authenticate(request)
-        guard Identifier.isValid(conversationID) else { throw ChatError(.notFound, "no such conversation") }
+        guard Identifier.isValid(conversationID) else { throw ChatError(.invalidField, "conversation id must be 1-64 characters of \(Identifier.alphabetDescription)") }
         let query = request.uri.queryParameters
         let after = try Self.integer(query.get("after"), name: "after", default: 0, range: 0...Int.max)
         let limit = try Self.integer(query.get("limit"), name: "limit", default: 50, range: 1...200)
-        guard let conversation = try await views.conversation(conversationID) else { throw ChatError(.notFound, "no such conversation") }
-        guard ConversationRules.canRead(userID: caller.id, role: caller.role, conversation) else {
+        // A missing conversation is answered like someone else's: ids cannot be probed (docs/api.md).
+        guard let conversation = try await views.conversation(conversationID),
+            ConversationRules.canRead(userID: caller.id, role: caller.role, conversation)
+        else {
             logger.warning("forbidden history read", metadata: ["user": "\(caller.id)", "conversation": "\(conversationID)"])
             throw ChatError(.forbidden, "not your conversation")
         }

@@ -29,16 +29,19 @@ extension GatewayContext {
 
     private func conversationRating(_ request: Request, conversationID: String) async throws -> Response {
         let caller = try await authenticate(request)
-        guard Identifier.isValid(conversationID), let conversation = try await views.conversation(conversationID) else {
-            throw ChatError(.notFound, "no such conversation")
+        guard Identifier.isValid(conversationID) else {
+            throw ChatError(.invalidField, "conversation id must be 1-64 characters of \(Identifier.alphabetDescription)")
         }
+        // A missing conversation is answered like someone else's: ids cannot be probed (docs/api.md).
+        let conversation = try await views.conversation(conversationID)
         let allowed =
-            switch caller.role {
-            case .customer: conversation.customer.id == caller.id
-            case .agent: conversation.handlers.contains(caller.id)
-            case .supervisor: true
+            switch (caller.role, conversation) {
+            case (_, nil): false
+            case (.customer, let conversation?): conversation.customer.id == caller.id
+            case (.agent, let conversation?): conversation.handlers.contains(caller.id)
+            case (.supervisor, _): true
             }
-        guard allowed else {
+        guard allowed, let conversation else {
             logger.warning("forbidden rating read", metadata: ["user": "\(caller.id)", "conversation": "\(conversationID)"])
             throw ChatError(.forbidden, "not your conversation")
         }

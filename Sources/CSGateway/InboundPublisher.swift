@@ -29,7 +29,7 @@ public struct InboundPublisher: Sendable {
 
     /// XADDs `entry` and returns the stream entry id once Redis has it.
     ///
-    /// - Throws: `ChatError(.notFound)` for a conversation id that names no customer,
+    /// - Throws: `ChatError(.forbidden)` for a conversation id that names no customer or another customer,
     ///   `RedisError` when Redis cannot take it (the caller reports `unavailable`).
     public func append(_ entry: InboundEntry) async throws -> String {
         let reply: RESPValue
@@ -64,7 +64,7 @@ public struct InboundPublisher: Sendable {
         if entry.role == .customer {
             // A customer's conversations all carry their id; refuse others before they cost a stream entry.
             if !entry.conversationID.isEmpty && Identifier.customerID(ofConversation: entry.conversationID) != entry.userID {
-                throw ChatError(.forbidden, "not your conversation")
+                throw ConversationRules.refusal(for: entry)
             }
             partition = partitioner.partition(forCustomer: entry.userID)
         } else if let conversationPartition = partitioner.partition(forConversation: entry.conversationID) {
@@ -72,7 +72,8 @@ public struct InboundPublisher: Sendable {
         } else if entry.conversationID.isEmpty {
             throw ChatError(.invalidField, "conversationId is required")
         } else {
-            throw ChatError(.notFound, "no such conversation")
+            // Names no customer, so no conversation: answered like someone else's (docs/protocol.md).
+            throw ConversationRules.refusal(for: entry)
         }
         let fields = entry.fields
         let stream = RedisArgument(RedisKeys.inbound(partition: partition))

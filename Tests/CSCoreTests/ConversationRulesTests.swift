@@ -84,9 +84,9 @@ struct ConversationRulesTests {
         #expect(ConversationRules.decide(entry, conversation: own) == .commit(own))
     }
 
-    @Test func customerNamingOwnConversationThatDoesNotExistIsNotFound() {
+    @Test func customerNamingOwnConversationThatDoesNotExistIsForbidden() {
         let entry = Self.message(from: Self.ann, conversationID: Self.annConversationID)
-        #expect(Self.rejection(ConversationRules.decide(entry, conversation: nil)) == .notFound)
+        #expect(ConversationRules.decide(entry, conversation: nil) == .reject(ConversationRules.notYours))
     }
 
     @Test func customerNamingOtherCustomersConversationIsForbidden() {
@@ -127,9 +127,31 @@ struct ConversationRulesTests {
         #expect(Self.rejection(ConversationRules.decide(Self.message(from: Self.alice), conversation: open)) == .invalidField)
     }
 
-    @Test func agentMessageToUnknownConversationIsNotFound() {
+    @Test func agentMessageToUnknownConversationIsForbidden() {
         let entry = Self.message(from: Self.alice, conversationID: Self.annConversationID)
-        #expect(Self.rejection(ConversationRules.decide(entry, conversation: nil)) == .notFound)
+        #expect(ConversationRules.decide(entry, conversation: nil) == .reject(ConversationRules.notAssignedToYou))
+    }
+
+    /// A conversation that does not exist is answered exactly like someone else's, for every frame
+    /// that names one, by a customer and by an agent: telling them apart would let a caller probe
+    /// which conversation ids exist (docs/protocol.md, "Conversation ids").
+    @Test(arguments: [InboundEntry.Kind.message, .close, .transfer, .read, .rate])
+    func aMissingConversationIsAnsweredLikeSomeoneElses(kind: InboundEntry.Kind) {
+        for user in [Self.bob, Self.carol] {
+            var entry = InboundEntry(
+                kind: kind, userID: user.id, role: user.role, userName: user.name, clientMessageID: "x-1",
+                conversationID: Self.annConversationID, body: "hi", gatewayID: "gw-1", connectionID: "gw-1.abc")
+            entry.seq = 1
+            entry.score = 5
+            entry.targetAgent = "alice"
+            let annsWithAlice = Self.conversation(agent: Self.alice, status: kind == .rate ? .closed : .assigned)
+            let missing = ConversationRules.decide(entry, conversation: nil, acceptedAt: 1)
+            let notTheirs = ConversationRules.decide(entry, conversation: annsWithAlice, acceptedAt: 1)
+            #expect(missing == notTheirs, "\(kind) by \(user.id)")
+            #expect(Self.rejection(missing) == .forbidden, "\(kind) by \(user.id): \(missing)")
+            // The gateway's answer for an id that names no customer is the same one.
+            if kind != .rate { #expect(missing == .reject(ConversationRules.refusal(for: entry)), "\(kind) by \(user.id)") }
+        }
     }
 
     @Test func agentMessageToOwnAssignedConversationCommits() {
@@ -188,12 +210,12 @@ struct ConversationRulesTests {
         #expect(ConversationRules.decide(Self.close(by: Self.ann), conversation: nil) == .ignore)
     }
 
-    @Test func closeOfAnUnknownNamedConversationIsNotFound() {
+    @Test func closeOfAnUnknownNamedConversationIsForbidden() {
         let byCustomer = Self.close(by: Self.ann, conversationID: Self.annConversationID)
         let byAgent = Self.close(by: Self.alice, conversationID: Self.annConversationID)
-        #expect(Self.rejection(ConversationRules.decide(byCustomer, conversation: nil)) == .notFound)
-        #expect(Self.rejection(ConversationRules.decide(byAgent, conversation: nil)) == .notFound)
-        #expect(Self.rejection(ConversationRules.decide(Self.close(by: Self.alice), conversation: nil)) == .notFound)
+        #expect(ConversationRules.decide(byCustomer, conversation: nil) == .reject(ConversationRules.notYours))
+        #expect(ConversationRules.decide(byAgent, conversation: nil) == .reject(ConversationRules.notYours))
+        #expect(ConversationRules.decide(Self.close(by: Self.alice), conversation: nil) == .reject(ConversationRules.notYours))
     }
 
     @Test func assignedAgentClosesTheConversation() {

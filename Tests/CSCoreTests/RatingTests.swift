@@ -75,7 +75,7 @@ struct RatingTests {
             return nil
         }
         #expect(code(ConversationRules.decide(Self.rateEntry(), conversation: Self.closed, acceptedAt: 5_001)) == .ratingFinal)
-        #expect(code(ConversationRules.decide(Self.rateEntry(), conversation: nil, acceptedAt: 2_000)) == .notFound)
+        #expect(code(ConversationRules.decide(Self.rateEntry(), conversation: nil, acceptedAt: 2_000)) == .forbidden)
         #expect(code(ConversationRules.decide(Self.rateEntry(user: "v_bob"), conversation: Self.closed, acceptedAt: 2_000)) == .forbidden)
         #expect(code(ConversationRules.decide(Self.rateEntry(user: "alice", role: .agent), conversation: Self.closed, acceptedAt: 2_000)) == .forbidden)
         #expect(code(ConversationRules.decide(Self.rateEntry(user: "sam", role: .supervisor), conversation: Self.closed, acceptedAt: 2_000)) == .forbidden)

@@ -91,9 +91,9 @@ extension EndToEnd {
     }
 
     /// Conversation errors found by the dispatcher arrive after the `ack`, with the message id
-    /// and the conversation id: `not_found` for an unknown conversation, `forbidden` for someone
-    /// else's.
-    @Test("not_found and forbidden arrive after the ack")
+    /// and the conversation id: `forbidden` for an unknown conversation and for someone else's,
+    /// with the same message (ids cannot be probed).
+    @Test("forbidden arrives after the ack, for unknown and for someone else's conversations alike")
     func conversationErrorsAfterAck() async throws {
         try await Self.withSystem(gateways: 1, dispatchers: 1) { cluster, scope in
             let gateway = cluster.gateways[0]
@@ -113,7 +113,8 @@ extension EndToEnd {
             try await alice.client.sendMessage(id: "a-unknown", body: "hello", conversationID: unknown)
             _ = try await alice.client.waitFor(type: "ack") { $0.string("id") == "a-unknown" }
             let notFound = try await alice.client.waitFor(type: "error", timeout: .seconds(60)) { $0.string("id") == "a-unknown" }
-            #expect(notFound.string("code") == "not_found", "\(notFound)")
+            #expect(notFound.string("code") == "forbidden", "\(notFound)")
+            #expect(notFound.string("message") == "conversation is not assigned to you", "\(notFound)")
             #expect(notFound.string("conversationId") == unknown, "\(notFound)")
 
             // Another agent's conversation.
@@ -121,6 +122,7 @@ extension EndToEnd {
             _ = try await bob.client.waitFor(type: "ack") { $0.string("id") == "b-steal" }
             let forbidden = try await bob.client.waitFor(type: "error", timeout: .seconds(60)) { $0.string("id") == "b-steal" }
             #expect(forbidden.string("code") == "forbidden", "\(forbidden)")
+            #expect(forbidden.string("message") == notFound.string("message"), "unknown and someone else's must read alike: \(forbidden)")
             #expect(forbidden.string("conversationId") == conversationID, "\(forbidden)")
 
             // Another customer's conversation. The gateway may refuse this one before the ack (the

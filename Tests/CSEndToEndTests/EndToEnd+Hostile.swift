@@ -388,8 +388,11 @@ extension EndToEnd {
             expect("history, limit -1", try await http.get("/v1/conversations/\(victim.conversationID)/messages?limit=-1", token: victim.customer.session.token), 400, "invalid_field")
             expect("history, after 2^64", try await http.get("/v1/conversations/\(victim.conversationID)/messages?after=18446744073709551616", token: victim.customer.session.token), 400, "invalid_field")
             let id65 = "v_" + String(repeating: "a", count: 63)
-            expect("history of a 65-character conversation id", try await http.history(id65, token: mallory.token), 404, "not_found")
-            expect("history with ../ in the id", try await http.get("/v1/conversations/..%2F..%2Fagents/messages", token: mallory.token), 404, nil)
+            expect("history of a 65-character conversation id", try await http.history(id65, token: mallory.token), 400, "invalid_field")
+            expect("history of a conversation that does not exist", try await http.history("v_nobody000000.abcdefgh", token: mallory.token), 403, "forbidden")
+            expect("rating of a conversation that does not exist", try await http.get("/v1/conversations/v_nobody000000.abcdefgh/rating", token: mallory.token), 403, "forbidden")
+            expect("rating of a malformed conversation id", try await http.get("/v1/conversations/v_a%7Bb/rating", token: mallory.token), 400, "invalid_field")
+            expect("history with ../ in the id", try await http.get("/v1/conversations/..%2F..%2Fagents/messages", token: mallory.token), 400, "invalid_field")
             #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
             try await Self.expectSystemHealthy(cluster, victim, attackers: [], label: "hostile HTTP")
         }

@@ -59,7 +59,10 @@ extension EndToEnd {
                 #expect(response.json?["lastSeq"]?.intValue == lastSeq, "\(who): \(response)")
             }
             let missing = try await http.get("/v1/conversations/v_nothere00000.nothere1/messages", token: sue.session.token)
-            #expect(missing.status == 404 && missing.json?["error"]?["code"]?.stringValue == "not_found", "\(missing)")
+            // Answered like someone else's conversation: ids cannot be probed.
+            #expect(missing.status == 403 && missing.json?["error"]?["code"]?.stringValue == "forbidden", "\(missing)")
+            let malformed = try await http.get("/v1/conversations/v_bad:id/messages", token: sue.session.token)
+            #expect(malformed.status == 400 && malformed.json?["error"]?["code"]?.stringValue == "invalid_field", "\(malformed)")
 
             // Paging: pages of 3 following `next`.
             var page = try await http.history(annID, token: ann.session.token, after: 0, limit: 3)

@@ -62,6 +62,9 @@ public enum RedisKeys {
     public static let conversationSkills = "cs:{agents}:skillof"
     /// Hash: conversation id → ms when its current agent got it (handling time at close).
     public static let assignedAt = "cs:{agents}:assignedat"
+    /// Hash: conversation id → `<inbound entry id> <moved|queued> <from agent>` of the last transfer
+    /// applied to it, so that a retried transfer entry finds its own effect instead of a new owner.
+    public static let transfersApplied = "cs:{agents}:transferred"
     /// List of the last 20 handling times (ms) of a skill, newest first; feeds wait estimates.
     public static func handlingTimes(skill: String) -> String { "cs:{agents}:handle:\(skill)" }
     /// Prefix of the handling-time lists, for scripts that build them.

@@ -9,7 +9,9 @@ extension PartitionWorker {
         store: ConversationStore, now: Int
     ) async throws {
         let expected = entry.role == .agent ? entry.userID : nil
-        let outcome = try await routing.transfer(conversationID: state.id, expectedAgent: expected, toAgent: toAgent, toSkill: toSkill)
+        // The entry id makes a retry of this entry (after a failure below) find its own move.
+        let outcome = try await routing.transfer(
+            conversationID: state.id, expectedAgent: expected, toAgent: toAgent, toSkill: toSkill, entryID: entryID)
         let note = entry.note.isEmpty ? nil : entry.note
         switch outcome {
         case .unavailable:

@@ -48,6 +48,7 @@ public struct Dispatcher: Service {
             ["EVAL", .init(LeaseScripts.release.source), "1", .init(RedisKeys.lease(partition: partition)), .init(configuration.dispatcherID)]
         }
         goodbye.append(["ZREM", .init(RedisKeys.dispatchers), .init(configuration.dispatcherID)])
+        // Best effort: leases not given up here expire by themselves.
         _ = try? await redis.pipeline(goodbye)
     }
 
@@ -59,7 +60,7 @@ public struct Dispatcher: Service {
             ["ZADD", .init(RedisKeys.dispatchers), .init(now + ttl), .init(configuration.dispatcherID)],
             ["ZREMRANGEBYSCORE", .init(RedisKeys.dispatchers), "-inf", .init(now)],
             ["ZCARD", .init(RedisKeys.dispatchers)],
-        ])
+        ]).checked()
         let live = max(replies.last?.int ?? 1, 1)
         let share = (configuration.partitions + live - 1) / live
 

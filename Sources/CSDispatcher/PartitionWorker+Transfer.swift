@@ -32,7 +32,7 @@ extension PartitionWorker {
             state.addHandler(to.id)
             try await store.save(state)
             // The previous agent has a free slot now.
-            if try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner) > 0 {
+            if try await drainFreedSlot() > 0 {
                 try await QueuePositions.publishAll(routing: routing)
             }
         case .queued(let fromID):
@@ -48,7 +48,7 @@ extension PartitionWorker {
                 CommittedFrame.queued(conversationID: state.id, skill: skill, reason: .transfer, agentsOnline: true, timestamp: now),
                 to: state, dedupID: "transfer-queued:" + entryID, recipients: state.recipients)
             try await store.save(state)
-            try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner)
+            try await drainFreedSlot()
             try await QueuePositions.publishAll(routing: routing)
         }
     }
@@ -62,7 +62,7 @@ extension PartitionWorker {
         let others = state.recipients.filter { $0 != entry.userID }
         let frame = ServerFrame.read(conversationID: state.id, userID: entry.userID, role: entry.role, seq: seq)
         guard !others.isEmpty else { return }
-        _ = try await redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] })
+        try await redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] }).checked()
     }
 
     /// KEYS = meta; ARGV = field, seq. Sets the field to seq if higher (and not past the last seq). Returns 1 when changed.

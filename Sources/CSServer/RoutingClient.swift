@@ -127,7 +127,7 @@ public final class RoutingClient: Sendable {
         _ = try await redis.pipeline([
             ["LPUSH", .init(RedisKeys.drainWakeup), "1"],
             ["LTRIM", .init(RedisKeys.drainWakeup), "0", "9"],
-        ])
+        ]).checked()
     }
 
     /// The agent as a participant, with the display name cached for a minute.

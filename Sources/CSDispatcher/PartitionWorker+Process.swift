@@ -43,7 +43,9 @@ extension PartitionWorker {
         switch decision {
         case .reject(let error):
             try await reply(error, to: entry)
-        case .open(let skill):
+        case .open(let requested):
+            // Invented skills do not get queues of their own (issue 21): see `SkillPolicy`.
+            let skill = try await resolveSkill(requested)
             let customer = Participant(id: entry.userID, role: .customer, name: entry.userName)
             var state = ConversationState(
                 id: Identifier.newConversationID(customerID: entry.userID), customer: customer, status: .new, skill: skill)

@@ -9,6 +9,8 @@ extension PartitionWorker {
         store: ConversationStore, now: Int
     ) async throws {
         let expected = entry.role == .agent ? entry.userID : nil
+        var toSkill = toSkill
+        if let requested = toSkill { toSkill = try await resolveSkill(requested) }
         // The entry id makes a retry of this entry (after a failure below) find its own move.
         let outcome = try await routing.transfer(
             conversationID: state.id, expectedAgent: expected, toAgent: toAgent, toSkill: toSkill, entryID: entryID)

@@ -13,6 +13,8 @@ struct PartitionWorker {
     let redis: RedisClient
     let routing: RoutingClient
     let logger: Logger
+    /// Skills agents were seen with (`resolveSkill`).
+    let agentSkills = KnownAgentSkills()
 
     private var stream: String { RedisKeys.inbound(partition: lease.partition) }
 

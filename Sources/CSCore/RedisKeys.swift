@@ -9,6 +9,8 @@ public enum RedisKeys {
     public static func inbound(partition n: Int) -> String { "cs:{p\(n)}:in" }
     /// Lease naming the dispatcher that owns partition `n` (string with PX expiry).
     public static func lease(partition n: Int) -> String { "cs:{p\(n)}:lease" }
+    /// Counter: the fencing token of the partition's latest lease (`INCR` at each acquisition).
+    public static func fence(partition n: Int) -> String { "cs:{p\(n)}:fence" }
     /// Consumer group on every inbound stream.
     public static let dispatcherGroup = "dispatchers"
 

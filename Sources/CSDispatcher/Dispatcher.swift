@@ -71,7 +71,9 @@ public struct Dispatcher: Service {
                 LeaseScripts.release, keys: [.init(RedisKeys.lease(partition: partition))], arguments: [.init(configuration.dispatcherID)])
         }
         for (partition, lease) in leases where !lease.isStopRequested {
-            if try await tryAcquire(partition, at: now) {
+            // Another token means the lease lapsed and was taken again (maybe by someone else in
+            // between): the worker's token is stale, so it stops and a fresh worker starts later.
+            if try await tryAcquire(partition, at: now) == lease.token {
                 lease.renewed(at: now, leaseMilliseconds: ttl)
             } else {
                 logger.warning("lease lost", metadata: ["partition": "\(partition)"])
@@ -87,8 +89,10 @@ public struct Dispatcher: Service {
             let offset = Partitioner(count: configuration.partitions).partition(forCustomer: configuration.dispatcherID)
             for step in 0..<configuration.partitions where wanted > 0 {
                 let partition = (offset + step) % configuration.partitions
-                guard leases[partition] == nil, try await tryAcquire(partition, at: now) else { continue }
-                let lease = PartitionLease(partition: partition)
+                guard leases[partition] == nil else { continue }
+                let token = try await tryAcquire(partition, at: now)
+                guard token > 0 else { continue }
+                let lease = PartitionLease(partition: partition, token: token)
                 lease.renewed(at: now, leaseMilliseconds: ttl)
                 leases[partition] = lease
                 start(lease)
@@ -97,10 +101,11 @@ public struct Dispatcher: Service {
         }
     }
 
-    private func tryAcquire(_ partition: Int, at now: Int) async throws -> Bool {
+    /// The lease's fencing token when we hold it (now or already), else 0.
+    private func tryAcquire(_ partition: Int, at now: Int) async throws -> Int {
         let reply = try await redis.evalScript(
-            LeaseScripts.acquire, keys: [.init(RedisKeys.lease(partition: partition))],
+            LeaseScripts.acquire, keys: [.init(RedisKeys.lease(partition: partition)), .init(RedisKeys.fence(partition: partition))],
             arguments: [.init(configuration.dispatcherID), .init(configuration.leaseMilliseconds)])
-        return reply.int == 1
+        return reply.int ?? 0
     }
 }

@@ -9,6 +9,8 @@ public enum RedisKeys {
     public static func inbound(partition n: Int) -> String { "cs:{p\(n)}:in" }
     /// Lease naming the dispatcher that owns partition `n` (string with PX expiry).
     public static func lease(partition n: Int) -> String { "cs:{p\(n)}:lease" }
+    /// Counter: the fencing token of the partition's latest lease (`INCR` at each acquisition).
+    public static func fence(partition n: Int) -> String { "cs:{p\(n)}:fence" }
     /// Consumer group on every inbound stream.
     public static let dispatcherGroup = "dispatchers"
 
@@ -62,6 +64,9 @@ public enum RedisKeys {
     public static let conversationSkills = "cs:{agents}:skillof"
     /// Hash: conversation id → ms when its current agent got it (handling time at close).
     public static let assignedAt = "cs:{agents}:assignedat"
+    /// Hash: conversation id → `<inbound entry id> <moved|queued> <from agent>` of the last transfer
+    /// applied to it, so that a retried transfer entry finds its own effect instead of a new owner.
+    public static let transfersApplied = "cs:{agents}:transferred"
     /// List of the last 20 handling times (ms) of a skill, newest first; feeds wait estimates.
     public static func handlingTimes(skill: String) -> String { "cs:{agents}:handle:\(skill)" }
     /// Prefix of the handling-time lists, for scripts that build them.

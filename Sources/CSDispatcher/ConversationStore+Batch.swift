@@ -8,8 +8,7 @@ extension ConversationStore {
         _ frame: CommittedFrame, to state: ConversationState, dedupID: String, recipients: [String],
         entryID: String, acceptedAt: Int, batch: inout AppendBatch
     ) {
-        let (keys, arguments) = Self.appendArguments(
-            frame, to: state, dedupID: dedupID, recipients: recipients, alternative: nil, configuration: configuration)
+        let (keys, arguments) = appendArguments(frame, to: state, dedupID: dedupID, recipients: recipients, alternative: nil)
         batch.add(entryID: entryID, acceptedAt: acceptedAt, command: ConversationScripts.append.callCommand(keys: keys, arguments: arguments))
     }
 

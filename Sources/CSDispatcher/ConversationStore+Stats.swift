@@ -22,8 +22,7 @@ extension ConversationStore {
         let key = RedisKeys.dailyStats(day: String(describing: CalendarDay(milliseconds: now)))
         var commands: [[RedisArgument]] = increments.sorted { $0.key < $1.key }.map { ["HINCRBY", .init(key), .init($0.key), .init($0.value)] }
         commands.append(["EXPIRE", .init(key), .init(Self.dailyStatsTTLSeconds)])
-        let replies = try await redis.pipeline(commands)
-        for case .error(let message) in replies { throw RedisError(code: .serverError, message: message) }
+        try await redis.pipeline(commands).checked()
     }
 
     /// Records `event` the first time it happens to the conversation (`HSETNX` on the meta hash, so

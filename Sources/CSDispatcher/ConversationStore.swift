@@ -4,21 +4,29 @@ import CSServer
 
 /// A partition owner's view of its conversations: Redis is the truth, memory is a cache that is
 /// valid because only the lease holder writes these keys.
+///
+/// "Only the lease holder" is enforced, not assumed: reads that fill the cache and every write of
+/// state carry `fence`, the lease's token, and Redis refuses them (`FENCED`) once a later owner
+/// of the partition has touched the conversation (`ConversationScripts.fenceCheck`).
 final class ConversationStore {
     let redis: RedisClient
     let configuration: DispatcherConfiguration
+    /// The partition lease's fencing token (0: unfenced).
+    let fence: Int
     private var conversations: [String: ConversationState] = [:]
     private var openByCustomer: [String: String?] = [:]
 
-    init(redis: RedisClient, configuration: DispatcherConfiguration) {
+    init(redis: RedisClient, configuration: DispatcherConfiguration, fence: Int = 0) {
         self.redis = redis
         self.configuration = configuration
+        self.fence = fence
     }
 
     /// The conversation, or nil when it does not exist.
     func conversation(_ id: String) async throws -> ConversationState? {
         if let cached = conversations[id] { return cached }
-        let fields = try await redis.send("HGETALL", .init(RedisKeys.conversation(id))).fieldMap
+        let fields = try await redis.callFunction(
+            ConversationScripts.load, keys: [.init(RedisKeys.conversation(id))], arguments: [.init(fence)]).fieldMap
         let state = ConversationState(id: id, fields: fields)
         if let state { remember(state) }
         return state
@@ -41,6 +49,8 @@ final class ConversationStore {
     func create(_ state: ConversationState) async throws {
         var hset: [RedisArgument] = ["HSET", .init(RedisKeys.conversation(state.id))]
         for (field, value) in state.fields { hset += [.init(field), .init(value)] }
+        // A new conversation starts fenced with our token.
+        if fence > 0 { hset += ["fence", .init(fence)] }
         let replies = try await redis.pipeline([hset, ["SET", .init(RedisKeys.customerConversation(state.customer.id)), .init(state.id)]])
         try Self.check(replies)
         remember(state)
@@ -49,9 +59,9 @@ final class ConversationStore {
 
     /// Writes the state's fields (plus `extra`) to the meta hash.
     func save(_ state: ConversationState, extra: [(String, String)] = []) async throws {
-        var hset: [RedisArgument] = ["HSET", .init(RedisKeys.conversation(state.id))]
-        for (field, value) in state.fields + extra { hset += [.init(field), .init(value)] }
-        _ = try await redis.send(hset)
+        var arguments: [RedisArgument] = [.init(fence)]
+        for (field, value) in state.fields + extra { arguments += [.init(field), .init(value)] }
+        _ = try await redis.callFunction(ConversationScripts.save, keys: [.init(RedisKeys.conversation(state.id))], arguments: arguments)
         remember(state)
     }
 
@@ -68,17 +78,16 @@ final class ConversationStore {
         _ frame: CommittedFrame, to state: ConversationState, dedupID: String, recipients: [String],
         alternative: (suffix: String, recipients: [String])? = nil
     ) async throws -> (isNew: Bool, seq: Int) {
-        let (keys, arguments) = Self.appendArguments(
-            frame, to: state, dedupID: dedupID, recipients: recipients, alternative: alternative, configuration: configuration)
+        let (keys, arguments) = appendArguments(frame, to: state, dedupID: dedupID, recipients: recipients, alternative: alternative)
         let reply = try await redis.callFunction(ConversationScripts.append, keys: keys, arguments: arguments)
         let (isNew, seq) = try Self.appendResult(reply)
         if isNew { configuration.stats.messageOut() }
         return (isNew, seq)
     }
 
-    static func appendArguments(
+    func appendArguments(
         _ frame: CommittedFrame, to state: ConversationState, dedupID: String, recipients: [String],
-        alternative: (suffix: String, recipients: [String])?, configuration: DispatcherConfiguration
+        alternative: (suffix: String, recipients: [String])?
     ) -> (keys: [RedisArgument], arguments: [RedisArgument]) {
         (
             [.init(RedisKeys.conversation(state.id)), .init(RedisKeys.conversationLog(state.id)), .init(RedisKeys.conversationDedup(state.id))],
@@ -86,6 +95,7 @@ final class ConversationStore {
                 .init(dedupID), .init(frame.prefix), .init(frame.suffix), .init(configuration.historyMaxLength),
                 .init(configuration.dedupTTLSeconds), .init(recipients.map(RedisKeys.userChannel).joined(separator: " ")),
                 .init(alternative?.suffix ?? ""), .init(alternative?.recipients.map(RedisKeys.userChannel).joined(separator: " ") ?? ""),
+                .init(fence),
             ]
         )
     }

@@ -17,7 +17,15 @@ enum DeadLetters {
     static let transientServerErrors: Set<String> = [
         "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS", "MISCONF", "OOM",
         "NOAUTH", "NOPERM", "WRONGPASS", "MOVED", "ASK", "NOSCRIPT", "UNBLOCKED",
+        // Our partition lease is stale (`ConversationScripts.fenceCheck`): the worker stops.
+        "FENCED",
     ]
+
+    /// Whether Redis refused a conversation write because a later lease owns the partition.
+    static func isFenced(_ error: any Error) -> Bool {
+        if let failure = error as? AppendBatch.Failure { return isFenced(failure.underlying) }
+        return (error as? RedisError)?.redisErrorPrefix == "FENCED"
+    }
 
     /// Whether a failure of `process` is about the entry itself (a Redis error reply such as
     /// `WRONGTYPE` or a script error, a reply of an unexpected shape, an entry or value that does

@@ -13,9 +13,10 @@ enum DispatcherHeartbeat {
         let partitions = Array(0..<configuration.partitions)
         var commands: [[RedisArgument]] = partitions.map { ["GET", .init(RedisKeys.lease(partition: $0))] }
         commands.append(["HLEN", .init(RedisKeys.queued)])
-        let replies = try await redis.pipeline(commands)
+        let replies = try await redis.pipeline(commands).checked()
         queueDepth.record(replies.last?.int ?? 0)
         let owned = partitions.filter { replies[$0].string == configuration.dispatcherID }
+        // Not checked: a partition nobody wrote to yet has no stream (XINFO answers an error); it lags 0.
         let groups = try await redis.pipeline(owned.map { ["XINFO", "GROUPS", .init(RedisKeys.inbound(partition: $0))] })
         var lag = 0
         for reply in groups {

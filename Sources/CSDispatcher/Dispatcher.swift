@@ -48,6 +48,7 @@ public struct Dispatcher: Service {
             LeaseScripts.release.callCommand(keys: [.init(RedisKeys.lease(partition: partition))], arguments: [.init(configuration.dispatcherID)])
         }
         goodbye.append(["ZREM", .init(RedisKeys.dispatchers), .init(configuration.dispatcherID)])
+        // Best effort: leases not given up here expire by themselves.
         _ = try? await redis.pipeline(goodbye)
     }
 
@@ -59,7 +60,7 @@ public struct Dispatcher: Service {
             ["ZADD", .init(RedisKeys.dispatchers), .init(now + ttl), .init(configuration.dispatcherID)],
             ["ZREMRANGEBYSCORE", .init(RedisKeys.dispatchers), "-inf", .init(now)],
             ["ZCARD", .init(RedisKeys.dispatchers)],
-        ])
+        ]).checked()
         let live = max(replies.last?.int ?? 1, 1)
         let share = (configuration.partitions + live - 1) / live
 
@@ -70,7 +71,9 @@ public struct Dispatcher: Service {
                 LeaseScripts.release, keys: [.init(RedisKeys.lease(partition: partition))], arguments: [.init(configuration.dispatcherID)])
         }
         for (partition, lease) in leases where !lease.isStopRequested {
-            if try await tryAcquire(partition, at: now) {
+            // Another token means the lease lapsed and was taken again (maybe by someone else in
+            // between): the worker's token is stale, so it stops and a fresh worker starts later.
+            if try await tryAcquire(partition, at: now) == lease.token {
                 lease.renewed(at: now, leaseMilliseconds: ttl)
             } else {
                 logger.warning("lease lost", metadata: ["partition": "\(partition)"])
@@ -86,8 +89,10 @@ public struct Dispatcher: Service {
             let offset = Partitioner(count: configuration.partitions).partition(forCustomer: configuration.dispatcherID)
             for step in 0..<configuration.partitions where wanted > 0 {
                 let partition = (offset + step) % configuration.partitions
-                guard leases[partition] == nil, try await tryAcquire(partition, at: now) else { continue }
-                let lease = PartitionLease(partition: partition)
+                guard leases[partition] == nil else { continue }
+                let token = try await tryAcquire(partition, at: now)
+                guard token > 0 else { continue }
+                let lease = PartitionLease(partition: partition, token: token)
                 lease.renewed(at: now, leaseMilliseconds: ttl)
                 leases[partition] = lease
                 start(lease)
@@ -96,10 +101,11 @@ public struct Dispatcher: Service {
         }
     }
 
-    private func tryAcquire(_ partition: Int, at now: Int) async throws -> Bool {
+    /// The lease's fencing token when we hold it (now or already), else 0.
+    private func tryAcquire(_ partition: Int, at now: Int) async throws -> Int {
         let reply = try await redis.callFunction(
-            LeaseScripts.acquire, keys: [.init(RedisKeys.lease(partition: partition))],
+            LeaseScripts.acquire, keys: [.init(RedisKeys.lease(partition: partition)), .init(RedisKeys.fence(partition: partition))],
             arguments: [.init(configuration.dispatcherID), .init(configuration.leaseMilliseconds)])
-        return reply.int == 1
+        return reply.int ?? 0
     }
 }

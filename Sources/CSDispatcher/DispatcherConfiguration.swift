@@ -1,3 +1,4 @@
+import CSCore
 import CSRedis
 import CSServer
 
@@ -27,6 +28,9 @@ public struct DispatcherConfiguration: Sendable {
     /// Failures of one inbound entry (about the entry: a Redis error reply, a reply or value that
     /// does not decode) after which it moves to `cs:{p<N>}:dead`; transient failures do not count.
     public var maxAttempts: Int = 5
+    /// Which requested skills get a queue (configured ones, those an agent has; at most
+    /// `maxQueues` queues); anything else is `default`. See `SkillPolicy`.
+    public var skillPolicy = SkillPolicy()
 
     /// Counters for the heartbeat and `/metrics`.
     public var stats: ProcessStats

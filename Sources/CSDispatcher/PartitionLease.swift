@@ -4,6 +4,9 @@ import Synchronization
 /// What a worker and the lease loop share about one owned partition.
 final class PartitionLease: Sendable {
     let partition: Int
+    /// The fencing token Redis gave this acquisition (`LeaseScripts.acquire`); the worker's
+    /// conversation writes carry it, so that they fail once a later owner took the partition.
+    let token: Int
     private let state = Mutex(State())
 
     private struct State {
@@ -12,7 +15,10 @@ final class PartitionLease: Sendable {
         var finished = false
     }
 
-    init(partition: Int) { self.partition = partition }
+    init(partition: Int, token: Int) {
+        self.partition = partition
+        self.token = token
+    }
 
     /// Records a successful renewal started at `start` (ms).
     func renewed(at start: Int, leaseMilliseconds: Int) {

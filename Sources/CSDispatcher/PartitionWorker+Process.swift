@@ -43,7 +43,9 @@ extension PartitionWorker {
         switch decision {
         case .reject(let error):
             try await reply(error, to: entry)
-        case .open(let skill):
+        case .open(let requested):
+            // Invented skills do not get queues of their own (issue 21): see `SkillPolicy`.
+            let skill = try await resolveSkill(requested)
             let customer = Participant(id: entry.userID, role: .customer, name: entry.userName)
             var state = ConversationState(
                 id: Identifier.newConversationID(customerID: entry.userID), customer: customer, status: .new, skill: skill)
@@ -71,7 +73,7 @@ extension PartitionWorker {
             try await store.clearOpen(customerID: state.customer.id, ifIs: state.id)
             if wasQueued {
                 try await QueuePositions.publish(skill: state.skill, routing: routing)
-            } else if try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner) > 0 {
+            } else if try await drainFreedSlot() > 0 {
                 try await QueuePositions.publishAll(routing: routing)
             }
         case .announceAssignment(var state, let agentID):
@@ -163,4 +165,17 @@ extension PartitionWorker {
     }
 
     var partitioner: Partitioner { Partitioner(count: configuration.partitions) }
+
+    /// Drains the queues after this entry freed an agent's slot; returns how many were assigned.
+    /// Assignments whose entries Redis refused were given back to their queues (see
+    /// `QueueDrainer.drainOnce`) and the drainer's next round retries them: not this entry's fault.
+    @discardableResult
+    func drainFreedSlot() async throws -> Int {
+        do {
+            return try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner)
+        } catch let refused as QueueDrainer.EntriesRefused {
+            logger.error("\(refused)")
+            return 0
+        }
+    }
 }

@@ -9,7 +9,11 @@ extension PartitionWorker {
         store: ConversationStore, now: Int
     ) async throws {
         let expected = entry.role == .agent ? entry.userID : nil
-        let outcome = try await routing.transfer(conversationID: state.id, expectedAgent: expected, toAgent: toAgent, toSkill: toSkill)
+        var toSkill = toSkill
+        if let requested = toSkill { toSkill = try await resolveSkill(requested) }
+        // The entry id makes a retry of this entry (after a failure below) find its own move.
+        let outcome = try await routing.transfer(
+            conversationID: state.id, expectedAgent: expected, toAgent: toAgent, toSkill: toSkill, entryID: entryID)
         let note = entry.note.isEmpty ? nil : entry.note
         switch outcome {
         case .unavailable:
@@ -30,7 +34,7 @@ extension PartitionWorker {
             state.addHandler(to.id)
             try await store.save(state)
             // The previous agent has a free slot now.
-            if try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner) > 0 {
+            if try await drainFreedSlot() > 0 {
                 try await QueuePositions.publishAll(routing: routing)
             }
         case .queued(let fromID):
@@ -46,7 +50,7 @@ extension PartitionWorker {
                 CommittedFrame.queued(conversationID: state.id, skill: skill, reason: .transfer, agentsOnline: true, timestamp: now),
                 to: state, dedupID: "transfer-queued:" + entryID, recipients: state.recipients)
             try await store.save(state)
-            try await QueueDrainer.drainOnce(routing: routing, partitioner: partitioner)
+            try await drainFreedSlot()
             try await QueuePositions.publishAll(routing: routing)
         }
     }
@@ -60,7 +64,7 @@ extension PartitionWorker {
         let others = state.recipients.filter { $0 != entry.userID }
         let frame = ServerFrame.read(conversationID: state.id, userID: entry.userID, role: entry.role, seq: seq)
         guard !others.isEmpty else { return }
-        _ = try await redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] })
+        try await redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] }).checked()
     }
 
     /// KEYS = meta; ARGV = field, seq. Sets the field to seq if higher (and not past the last seq). Returns 1 when changed.

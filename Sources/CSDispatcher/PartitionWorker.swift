@@ -13,6 +13,8 @@ struct PartitionWorker {
     let redis: RedisClient
     let routing: RoutingClient
     let logger: Logger
+    /// Skills agents were seen with (`resolveSkill`).
+    let agentSkills = KnownAgentSkills()
 
     private var stream: String { RedisKeys.inbound(partition: lease.partition) }
 
@@ -23,7 +25,7 @@ struct PartitionWorker {
         readerConfiguration.clientName = "\(configuration.dispatcherID)-p\(lease.partition)"
         readerConfiguration.commandTimeout = .milliseconds(configuration.blockMilliseconds) + configuration.redis.commandTimeout
         let reader = RedisClient(configuration: readerConfiguration, logger: logger)
-        let store = ConversationStore(redis: redis, configuration: configuration)
+        let store = ConversationStore(redis: redis, configuration: configuration, fence: lease.token)
         var backoff = Duration.milliseconds(100)
         var recovering = true
         // Failures of entries that are about the entry (see `DeadLetters.isEntryFailure`), by
@@ -72,6 +74,12 @@ struct PartitionWorker {
                 if let failure { throw failure }
                 backoff = .milliseconds(100)
             } catch {
+                if DeadLetters.isFenced(error) {
+                    // A later owner has the partition (we stalled past our lease): stop writing.
+                    logger.warning("partition taken over by a newer lease; giving it up", metadata: ["error": "\(error)"])
+                    lease.requestStop()
+                    break
+                }
                 // Nothing unfinished was acknowledged: re-read our pending entries after a pause.
                 if !(error is EntryRetry) {
                     logger.warning("partition processing failed; retrying", metadata: ["error": "\(error)"])

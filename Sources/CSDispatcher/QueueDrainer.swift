@@ -28,8 +28,14 @@ struct QueueDrainer: Service {
                 let seconds = Double(configuration.drainIntervalMilliseconds) / 1000
                 _ = try await doorbell.send("BLPOP", .init(RedisKeys.drainWakeup), .init(String(seconds)))
                 let requeued = try await routing.expireAgents(graceMilliseconds: configuration.presenceGraceMilliseconds)
-                try await Self.append(requeued.map { InboundEntry(kind: .requeued, conversationID: $0.conversationID, agentID: $0.agentID) },
+                let refused = try await Self.append(
+                    requeued.map { InboundEntry(kind: .requeued, conversationID: $0.conversationID, agentID: $0.agentID) },
                     redis: routing.redis, partitioner: partitioner)
+                if !refused.isEmpty {
+                    // The routing is requeued already and a drain will assign and announce it; only
+                    // the `conversation.queued` in between is lost. Said loudly, not retried.
+                    logger.error("\(EntriesRefused(kind: "requeued", failures: refused.map { ($0.0.conversationID, $0.1) }))")
+                }
                 if !requeued.isEmpty { logger.notice("requeued conversations of absent agents", metadata: ["count": "\(requeued.count)"]) }
                 let assigned = try await Self.drainOnce(routing: routing, partitioner: partitioner)
                 // Estimates drift as time passes: refresh every waiting customer now and then.
@@ -47,24 +53,47 @@ struct QueueDrainer: Service {
     @discardableResult
     static func drainOnce(routing: RoutingClient, partitioner: Partitioner) async throws -> Int {
         let assignments = try await routing.drain(limit: 100)
-        try await append(
+        let failed = try await append(
             assignments.map { InboundEntry(kind: .assigned, conversationID: $0.conversationID, agentID: $0.agentID) },
             redis: routing.redis, partitioner: partitioner)
-        return assignments.count
+        guard !failed.isEmpty else { return assignments.count }
+        // An assignment whose entry Redis refused would exist with nobody told about it: give it
+        // back (the conversation returns to the head of its queue, as an agent's transfer to its
+        // skill would put it) so that a later drain assigns it again.
+        for (entry, _) in failed {
+            _ = try await routing.transfer(
+                conversationID: entry.conversationID, expectedAgent: entry.agentID, toAgent: nil, toSkill: nil)
+        }
+        throw EntriesRefused(kind: "assigned", failures: failed.map { ($0.0.conversationID, $0.1) })
     }
 
-    /// Writes routing decisions to their conversations' partitions. If this fails after the
-    /// script ran, the owner still repairs it: routing a queued conversation again finds the
-    /// recorded assignment (see `PartitionWorker.route`).
-    static func append(_ entries: [InboundEntry], redis: RedisClient, partitioner: Partitioner) async throws {
-        guard !entries.isEmpty else { return }
+    /// Writes routing decisions to their conversations' partitions; returns the entries whose XADD
+    /// Redis refused (an error reply, e.g. WRONGTYPE or OOM), with the error. If the pipeline fails
+    /// as a whole after the script ran, the owner still repairs it: routing a queued conversation
+    /// again finds the recorded assignment (see `PartitionWorker.route`).
+    @discardableResult
+    static func append(_ entries: [InboundEntry], redis: RedisClient, partitioner: Partitioner) async throws -> [(InboundEntry, RedisError)] {
+        var sent: [InboundEntry] = []
         var commands: [[RedisArgument]] = []
         for entry in entries {
             guard let partition = partitioner.partition(forConversation: entry.conversationID) else { continue }
             var command: [RedisArgument] = ["XADD", .init(RedisKeys.inbound(partition: partition)), "*"]
             for (name, value) in entry.fields { command += [.init(name), .init(value)] }
             commands.append(command)
+            sent.append(entry)
         }
-        _ = try await redis.pipeline(commands)
+        guard !commands.isEmpty else { return [] }
+        let replies = try await redis.pipeline(commands)
+        return zip(sent, replies).compactMap { entry, reply in reply.redisError.map { (entry, $0) } }
+    }
+
+    /// Redis refused some routing entries (logged by the drain loop, counted in `redis_reply_errors`).
+    struct EntriesRefused: Error, CustomStringConvertible {
+        let kind: String
+        let failures: [(conversationID: String, error: RedisError)]
+        var description: String {
+            "\(failures.count) \(kind) entries refused by Redis: "
+                + failures.prefix(5).map { "\($0.conversationID): \($0.error)" }.joined(separator: ", ")
+        }
     }
 }

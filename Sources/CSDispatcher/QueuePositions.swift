@@ -17,7 +17,7 @@ enum QueuePositions {
                 estimatedWaitSeconds: snapshot.estimatedWaitSeconds(position: index + 1), agentsOnline: snapshot.onlineAgents > 0)
             commands.append(["PUBLISH", .init(RedisKeys.userChannel(customerID)), .init(frame)])
         }
-        _ = try await routing.redis.pipeline(commands)
+        try await routing.redis.pipeline(commands).checked()
     }
 
     /// Every skill with waiting conversations.

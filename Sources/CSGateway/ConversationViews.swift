@@ -37,7 +37,7 @@ final class ConversationViews: Sendable {
         var ids: [String]
         var queues: [(skill: String, waiting: [String])]?
         if participant.role == .supervisor {
-            let replies = try await redis.pipeline([["HKEYS", .init(RedisKeys.assignments)], ["HKEYS", .init(RedisKeys.queued)]])
+            let replies = try await redis.pipeline([["HKEYS", .init(RedisKeys.assignments)], ["HKEYS", .init(RedisKeys.queued)]]).checked()
             ids = replies.flatMap { ($0.array ?? []).compactMap(\.string) }
             queues = []
             for skill in try await routing.queuedSkills() {
@@ -53,7 +53,7 @@ final class ConversationViews: Sendable {
             commands.append(["HGETALL", .init(RedisKeys.conversation(id))])
             commands.append(["XREVRANGE", .init(RedisKeys.conversationLog(id)), "+", "-", "COUNT", "3"])
         }
-        let replies = try await redis.pipeline(commands)
+        let replies = try await redis.pipeline(commands).checked()
         var items: [ServerFrame.ConversationSummary] = []
         for (index, id) in ids.enumerated() {
             let fields = replies[index * 2].fieldMap

@@ -58,7 +58,7 @@ extension WebSocketSession {
             let frame = ServerFrame.typing(conversationID: conversationID, from: participant)
             let others = conversation.recipients.filter { $0 != participant.id }
             guard !others.isEmpty else { return }
-            _ = try await gateway.redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] })
+            try await gateway.redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] }).checked()
         } catch {
             logger.debug("typing not forwarded", metadata: ["error": "\(error)"])
         }

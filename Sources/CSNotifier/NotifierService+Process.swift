@@ -42,12 +42,14 @@ extension NotifierService {
     private func store(_ notification: PushNotification) async throws {
         var hset: [RedisArgument] = ["HSET", .init(RedisKeys.notification(notification.id))]
         for (name, value) in notification.fields { hset += [.init(name), .init(value)] }
-        _ = try await redis.pipeline([
+        // Every reply is checked: a write refused (WRONGTYPE, OOM...) must not let the request be
+        // acknowledged as if the notification were stored; the request is processed again.
+        try await redis.pipeline([
             hset,
             ["PEXPIREAT", .init(RedisKeys.notification(notification.id)), .init(notification.expiresAt)],
             ["ZADD", .init(RedisKeys.notificationIndex), .init(notification.createdAt), .init(notification.id)],
             ["ZREMRANGEBYSCORE", .init(RedisKeys.notificationIndex), "-inf", .init(nowMilliseconds() - 90 * 24 * 3600 * 1000)],
-        ])
+        ]).checked()
     }
 
     /// Puts the notification in the inboxes (for people offline now), then one PUBLISH reaches
@@ -72,7 +74,9 @@ extension NotifierService {
             ]
         }
         commands.append(["HSET", .init(RedisKeys.notification(notification.id)), "status", "sent"])
-        _ = try await redis.pipeline(commands)
+        // An inbox write refused means people offline now would never see it: fail before the
+        // PUBLISH, leave the request unacknowledged, and deliver it again (ZADD and HSET repeat safely).
+        try await redis.pipeline(commands).checked()
         _ = try await redis.send(
             "PUBLISH", .init(RedisKeys.broadcastChannel), .init(selector + " " + notification.id + " " + notification.frame))
         configuration.stats.messageOut()
@@ -91,7 +95,7 @@ extension NotifierService {
         } else {
             commands.append(["ZREM", .init(RedisKeys.notificationInbox(notification.audience.selector)), .init(id)])
         }
-        _ = try await redis.pipeline(commands)
+        try await redis.pipeline(commands).checked()
         logger.info("notification cancelled", metadata: ["notification": "\(id)"])
     }
 }

@@ -58,7 +58,7 @@ public struct AgentDirectory: Sendable {
     public func list() async throws -> [AgentRecord] {
         let ids = (try await redis.send("SMEMBERS", .init(RedisKeys.agentIDs)).array ?? []).compactMap(\.string).sorted()
         guard !ids.isEmpty else { return [] }
-        let replies = try await redis.pipeline(ids.map { ["HGETALL", .init(RedisKeys.agent($0))] })
+        let replies = try await redis.pipeline(ids.map { ["HGETALL", .init(RedisKeys.agent($0))] }).checked()
         return zip(ids, replies).compactMap { Self.record(id: $0, fields: $1.fieldMap) }
     }
 

@@ -58,6 +58,6 @@ public struct HeartbeatService: Service {
             hset, ["PEXPIRE", .init(key), .init(ttl)],
             ["ZADD", .init(RedisKeys.processes), .init(expiry), .init(stats.id)],
             ["ZREMRANGEBYSCORE", .init(RedisKeys.processes), "-inf", .init(now - Self.retentionMilliseconds)],
-        ])
+        ]).checked()
     }
 }

@@ -34,14 +34,14 @@ public struct LiveStats: Sendable {
             ["SMEMBERS", .init(RedisKeys.queueSkills)], ["SMEMBERS", .init(RedisKeys.agentIDs)],
             ["HGETALL", .init(RedisKeys.agentsLoad)], ["HGETALL", .init(RedisKeys.agentsCapacity)], ["HGETALL", .init(RedisKeys.agentsStatus)],
             ["ZRANGE", .init(RedisKeys.agentsOnline), "0", "-1", "WITHSCORES"],
-        ])
+        ]).checked()
         let daily = first[2].fieldMap
         let skills = (first[4].array ?? []).compactMap(\.string).sorted()
         let agentIDs = (first[5].array ?? []).compactMap(\.string).sorted()
         let load = first[6].fieldMap, capacity = first[7].fieldMap, status = first[8].fieldMap
         let presentUntil = first[9].fieldMap.compactMapValues { Int($0) ?? Double($0).map { Int($0) } }
         let second = try await redis.pipeline(
-            skills.map { ["LLEN", .init(RedisKeys.queue(skill: $0))] } + agentIDs.map { ["HMGET", .init(RedisKeys.agent($0)), "name", "role"] })
+            skills.map { ["LLEN", .init(RedisKeys.queue(skill: $0))] } + agentIDs.map { ["HMGET", .init(RedisKeys.agent($0)), "name", "role"] }).checked()
         var agents: [AgentRow] = []
         for (index, id) in agentIDs.enumerated() {
             let profile = second[skills.count + index].array ?? []

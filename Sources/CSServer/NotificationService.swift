@@ -67,7 +67,7 @@ public struct NotificationService: Sendable {
             commands.append(["HGETALL", .init(RedisKeys.notification(id))])
             for kind in ["delivered", "acked", "read"] { commands.append(["SCARD", .init(RedisKeys.notificationReceipts(id, kind))]) }
         }
-        let replies = try await redis.pipeline(commands)
+        let replies = try await redis.pipeline(commands).checked()
         return ids.enumerated().compactMap { index, id in
             guard let notification = PushNotification(id: id, fields: replies[index * 4].fieldMap) else { return nil }
             return (notification, replies[index * 4 + 1].int ?? 0, replies[index * 4 + 2].int ?? 0, replies[index * 4 + 3].int ?? 0)
@@ -120,7 +120,7 @@ public struct NotificationService: Sendable {
         let selectors = PushNotification.Audience.selectors(role: role, skills: skills) + ["user:" + userID]
         let inboxes = try await redis.pipeline(selectors.map {
             ["ZRANGEBYSCORE", .init(RedisKeys.notificationInbox($0)), .init("(\(now)"), "+inf", "LIMIT", "0", "100"]
-        })
+        }).checked()
         let ids = Array(Set(inboxes.flatMap { ($0.array ?? []).compactMap(\.string) })).sorted().prefix(100)
         guard !ids.isEmpty else { return [] }
         var commands: [[RedisArgument]] = []
@@ -128,7 +128,7 @@ public struct NotificationService: Sendable {
             commands.append(["HGETALL", .init(RedisKeys.notification(id))])
             commands.append(["SISMEMBER", .init(RedisKeys.notificationReceipts(id, "acked")), .init(userID)])
         }
-        let replies = try await redis.pipeline(commands)
+        let replies = try await redis.pipeline(commands).checked()
         return ids.enumerated().compactMap { index, id -> PushNotification? in
             guard replies[index * 2 + 1].int != 1, let notification = PushNotification(id: id, fields: replies[index * 2].fieldMap),
                 notification.status == .sent, notification.expiresAt > now
@@ -140,7 +140,7 @@ public struct NotificationService: Sendable {
     private func checkUsersExist(_ ids: [String]) async throws {
         let replies = try await redis.pipeline(ids.map { id in
             id.hasPrefix("v_") ? ["EXISTS", .init(RedisKeys.visitorSeen(id))] : ["SISMEMBER", .init(RedisKeys.agentIDs), .init(id)]
-        })
+        }).checked()
         let unknown = zip(ids, replies).filter { $0.1.int != 1 }.map(\.0)
         guard unknown.isEmpty else {
             throw ChatError(.unknownUsers, "unknown users: " + unknown.prefix(20).joined(separator: ", "))

@@ -68,7 +68,7 @@ extension RatingQueries {
             }
             if members.isEmpty { return (found, nil) }
             scanned += members.count
-            let records = try await redis.pipeline(members.map { ["HGETALL", .init(RedisKeys.rating($0.0))] })
+            let records = try await redis.pipeline(members.map { ["HGETALL", .init(RedisKeys.rating($0.0))] }).checked()
             for ((id, closedAt), reply) in zip(members, records) {
                 position = Cursor(closedAt: closedAt, conversationID: id)
                 guard let record = RatingRecord(conversationID: id, fields: reply.fieldMap) else { continue }

@@ -45,7 +45,7 @@ public struct RatingQueries: Sendable {
             }
         }
         if byAgent { for id in ids { commands.append(["HGET", .init(RedisKeys.agent(id)), "name"]) } }
-        let replies = try await redis.pipeline(commands)
+        let replies = try await redis.pipeline(commands).checked()
         let perID = dayList?.count ?? 1
         var rows: [SummaryRow] = []
         for (index, id) in ids.enumerated() {
@@ -62,7 +62,7 @@ public struct RatingQueries: Sendable {
         guard let days else { return RatingAggregate(fields: try await redis.send("HGETALL", .init(RedisKeys.ratingAggregate(.all))).fieldMap) }
         let replies = try await redis.pipeline((days.lowerBound.number...days.upperBound.number).map {
             ["HGETALL", .init(RedisKeys.ratingAggregate(.all, day: String(describing: CalendarDay(number: $0))))]
-        })
+        }).checked()
         var total = RatingAggregate()
         for reply in replies { total.add(RatingAggregate(fields: reply.fieldMap)) }
         return total

@@ -64,11 +64,18 @@ public final class RoutingClient: Sendable {
         try await run(RoutingScripts.release, [.init(conversationID), .init(expectedAgent ?? ""), .init(nowMilliseconds())]).string
     }
 
-    /// Moves an assigned conversation to `toAgent`, or to the head of `toSkill`'s queue.
-    public func transfer(conversationID: String, expectedAgent: String?, toAgent: String?, toSkill: String?) async throws -> TransferOutcome {
+    /// Moves an assigned conversation to `toAgent`, or to the head of `toSkill`'s queue (nil: its own
+    /// skill's). `entryID`, the inbound entry asking, makes a retry of that entry get the first
+    /// answer (see `RoutingScripts.transfer`).
+    public func transfer(
+        conversationID: String, expectedAgent: String?, toAgent: String?, toSkill: String?, entryID: String? = nil
+    ) async throws -> TransferOutcome {
         let reply = try await run(
             RoutingScripts.transfer,
-            [.init(conversationID), .init(expectedAgent ?? ""), .init(toAgent ?? ""), .init(toSkill ?? ""), .init(nowMilliseconds())])
+            [
+                .init(conversationID), .init(expectedAgent ?? ""), .init(toAgent ?? ""), .init(toSkill ?? ""), .init(nowMilliseconds()),
+                .init(entryID ?? ""),
+            ])
         let values = (reply.array ?? []).compactMap(\.string)
         switch (values.first, values.count > 1 ? values[1] : "") {
         case ("moved", let from): return .moved(from: from)
@@ -120,7 +127,7 @@ public final class RoutingClient: Sendable {
         _ = try await redis.pipeline([
             ["LPUSH", .init(RedisKeys.drainWakeup), "1"],
             ["LTRIM", .init(RedisKeys.drainWakeup), "0", "9"],
-        ])
+        ]).checked()
     }
 
     /// The agent as a participant, with the display name cached for a minute.

@@ -8,11 +8,11 @@ import CSRedis
 /// per-agent keys (queues, handling times, an agent's conversation set) are built inside the
 /// scripts from prefixes passed as arguments; they share the tag, so they stay in the slot.
 public enum RoutingScripts {
-    /// Keys every routing script takes, in this order (KEYS[1]...KEYS[11]).
+    /// Keys every routing script takes, in this order (KEYS[1]...KEYS[12]).
     public static let routingKeys: [String] = [
         RedisKeys.agentsOnline, RedisKeys.agentsLoad, RedisKeys.agentsCapacity, RedisKeys.agentsSkills,
         RedisKeys.agentsLastAssigned, RedisKeys.assignments, RedisKeys.queued, RedisKeys.queueSkills,
-        RedisKeys.agentsStatus, RedisKeys.conversationSkills, RedisKeys.assignedAt,
+        RedisKeys.agentsStatus, RedisKeys.conversationSkills, RedisKeys.assignedAt, RedisKeys.transfersApplied,
     ]
 
     /// Key prefixes every routing script takes as its first three arguments.
@@ -152,38 +152,56 @@ public enum RoutingScripts {
               end
               redis.call('HDEL', KEYS[10], conv)
               redis.call('HDEL', KEYS[11], conv)
+              if expected == '' then redis.call('HDEL', KEYS[12], conv) end
               return agent
             end
             if expected == '' and redis.call('HDEL', KEYS[7], conv) == 1 then
               if skill then redis.call('LREM', QUEUE .. skill, 1, conv) end
               redis.call('HDEL', KEYS[10], conv)
+              redis.call('HDEL', KEYS[12], conv)
             end
             return false
             """
     )
 
-    /// `transfer`: ARGV = prefixes..., conversationId, expectedAgent ('' = any), toAgent ('' = to a skill), toSkill, nowMs.
+    /// `transfer`: ARGV = prefixes..., conversationId, expectedAgent ('' = any), toAgent ('' = to a skill),
+    /// toSkill ('' = the conversation's own skill), nowMs, entryId ('' = not recorded).
     /// Returns `{'moved', fromAgent}`, `{'queued', fromAgent}`, `{'unavailable', ''}` (target
     /// offline, away, at capacity, or the current agent) or `{'not_assigned', ''}`. A transfer to
     /// a named agent does not check skills: the sender chose the person.
+    ///
+    /// Idempotent per inbound entry: a move records `entryId` in `transferred`, and the same entry
+    /// run again (its owner failed after this script, before announcing) gets the first answer
+    /// back instead of `not_assigned` from the new owner.
     public static let transfer = RedisScript(
         "cs_routing_transfer",
         library + """
-            local conv, expected, target, skill, now = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8])
+            local conv, expected, target, skill, now, entry = ARGV[4], ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9] or ''
+            if entry ~= '' then
+              local applied = redis.call('HGET', KEYS[12], conv)
+              if applied then
+                local id, kind, was = string.match(applied, '^(%S+) (%S+) (%S+)$')
+                if id == entry then return {kind, was} end
+              end
+            end
             local from = redis.call('HGET', KEYS[6], conv)
             if not from or (expected ~= '' and expected ~= from) then return {'not_assigned', ''} end
+            local kind = 'queued'
             if target ~= '' then
               if target == from or not available(target, now) or load(target) >= capacity(target) then
                 return {'unavailable', ''}
               end
               takeBack(conv, from)
               give(conv, target, redis.call('HGET', KEYS[10], conv) or 'default', now)
-              return {'moved', from}
+              kind = 'moved'
+            else
+              if skill == '' then skill = redis.call('HGET', KEYS[10], conv) or 'default' end
+              takeBack(conv, from)
+              redis.call('HDEL', KEYS[11], conv)
+              enqueue(conv, skill, true)
             end
-            takeBack(conv, from)
-            redis.call('HDEL', KEYS[11], conv)
-            enqueue(conv, skill, true)
-            return {'queued', from}
+            if entry ~= '' then redis.call('HSET', KEYS[12], conv, entry .. ' ' .. kind .. ' ' .. from) end
+            return {kind, from}
             """
     )
 

@@ -11,7 +11,7 @@ public enum ServerFunctionLibraries {
     ])
     /// Conversation entries and partition leases (dispatchers).
     public static let conversation = RedisFunctionLibrary(name: "cs_conversation", functions: [
-        ConversationScripts.append, LeaseScripts.acquire, LeaseScripts.release,
+        ConversationScripts.append, ConversationScripts.save, ConversationScripts.load, LeaseScripts.acquire, LeaseScripts.release,
     ])
     /// Ratings and their aggregates (dispatchers).
     public static let ratings = RedisFunctionLibrary(name: "cs_ratings", functions: [RatingScripts.record])

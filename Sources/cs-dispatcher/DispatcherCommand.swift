@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSCore
 import CSDispatcher
 import CSMonitoring
 import CSServer
@@ -31,6 +32,12 @@ struct DispatcherCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Failures of one inbound entry before it moves to the partition's dead letters, cs:{p<N>}:dead (env CS_MAX_ATTEMPTS).")
     var maxAttempts: Int = environment("CS_MAX_ATTEMPTS").flatMap(Int.init) ?? 5
 
+    @Option(name: .customLong("skills"), help: "Comma-separated skills customers may ask for even while no agent has them; other unknown skills become `default` (env CS_SKILLS).")
+    var skills: String = environment("CS_SKILLS") ?? ""
+
+    @Option(name: .customLong("max-queues"), help: "Skill queues at most; a skill that would open one more becomes `default` (env CS_MAX_QUEUES).")
+    var maxQueues: Int = environment("CS_MAX_QUEUES").flatMap(Int.init) ?? 1_000
+
     func validate() throws {
         guard (1...1_000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be 1...1000") }
         guard ratingWindowSeconds >= 0 else { throw ValidationError("--rating-window-seconds must be >= 0") }
@@ -56,6 +63,12 @@ struct DispatcherCommand: AsyncParsableCommand {
         configuration.heartbeatInterval = .milliseconds(monitoring.heartbeatMilliseconds)
         configuration.metricsAddress = monitoring.metricsPort.map { (monitoring.metricsHost, $0) }
         configuration.maxAttempts = maxAttempts
+        let configuredSkills = skills.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let invalid = configuredSkills.first(where: { !Identifier.isValid($0, maxLength: ClientFrame.Limits.maxSkillLength) }) {
+            throw ValidationError("--skills: invalid skill \"\(invalid)\"")
+        }
+        guard maxQueues >= 1 else { throw ValidationError("--max-queues must be at least 1") }
+        configuration.skillPolicy = SkillPolicy(configured: Set(configuredSkills), maxQueues: maxQueues)
         logger.notice("dispatcher starting", metadata: ["partitions": "\(common.partitions)", "leaseMs": "\(leaseMilliseconds)"])
         try await buildDispatcher(configuration, logger: logger).run()
     }

@@ -119,10 +119,11 @@ extension EndToEnd {
     }
 
     /// Skills: a `billing` customer goes to the billing agent, a customer without a skill to the
-    /// `default` agent, and a skill nobody has is queued with `agentsOnline: false`.
+    /// `default` agent, and a skill nobody has (configured with `--skills`, so it is accepted) is
+    /// queued with `agentsOnline: false`.
     @Test("lifecycle: skill routing, and agentsOnline false for a skill nobody has")
     func lifecycleSkillRouting() async throws {
-        try await Self.withLifecycleSystem { cluster, scope in
+        try await Self.withLifecycleSystem(dispatcherArguments: ["--skills", "spanish"]) { cluster, scope in
             let gateway = cluster.gateways[0]
             try await cluster.addAgent(id: "ada", name: "Ada", password: Self.agentPassword, skills: ["billing"], max: 2)
             try await cluster.addAgent(id: "bob", name: "Bob", password: Self.agentPassword, skills: ["default"], max: 2)

@@ -21,6 +21,16 @@ struct RedisValueTests {
         #expect(RESPValue.error("BUSYGROUP Consumer Group name already exists").redisError?.redisErrorPrefix == "BUSYGROUP")
     }
 
+    /// A pipeline's error replies sit in their slots; `checked()` surfaces the first one.
+    @Test func pipelineRepliesChecked() throws {
+        let ok: [RESPValue] = [.integer(1), .simpleString("OK"), .null]
+        #expect(ok.firstRedisError == nil)
+        #expect(try ok.checked() == ok)
+        let refused: [RESPValue] = [.integer(1), .error("WRONGTYPE Operation against a key holding the wrong kind of value"), .error("OOM x")]
+        #expect(refused.firstRedisError?.redisErrorPrefix == "WRONGTYPE")
+        #expect(throws: RedisError.self) { try refused.checked() }
+    }
+
     @Test func redisErrorPrefix() {
         #expect(RedisError(code: .serverError, message: "NOSCRIPT No matching script. Please use EVAL.").redisErrorPrefix == "NOSCRIPT")
         #expect(RedisError(code: .serverError, message: "WRONGTYPE Operation against a key").redisErrorPrefix == "WRONGTYPE")

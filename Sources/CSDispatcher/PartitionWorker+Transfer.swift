@@ -60,14 +60,16 @@ extension PartitionWorker {
         let stored = try await redis.callFunction(
             Self.raiseReadPosition, keys: [.init(RedisKeys.conversation(state.id))],
             arguments: [.init("read:" + entry.userID), .init(seq)])
-        guard stored.int == 1 else { return }
+        // What was stored, not what was sent: a read past the last seq counts as the last seq.
+        guard let position = stored.int, position > 0 else { return }
         let others = state.recipients.filter { $0 != entry.userID }
-        let frame = ServerFrame.read(conversationID: state.id, userID: entry.userID, role: entry.role, seq: seq)
+        let frame = ServerFrame.read(conversationID: state.id, userID: entry.userID, role: entry.role, seq: position)
         guard !others.isEmpty else { return }
         try await redis.pipeline(others.map { ["PUBLISH", .init(RedisKeys.userChannel($0)), .init(frame)] }).checked()
     }
 
-    /// KEYS = meta; ARGV = field, seq. Sets the field to seq if higher (and not past the last seq). Returns 1 when changed.
+    /// KEYS = meta; ARGV = field, seq. Sets the field to seq, capped at the last seq, if that is
+    /// higher than the field. Returns the position stored, or 0 when nothing changed.
     static let raiseReadPosition = RedisScript(
         "cs_raise_read_position",
         """
@@ -77,7 +79,7 @@ extension PartitionWorker {
         local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
         if seq <= current then return 0 end
         redis.call('HSET', KEYS[1], ARGV[1], seq)
-        return 1
+        return seq
         """
     )
 }

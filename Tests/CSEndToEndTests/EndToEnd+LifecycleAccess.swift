@@ -143,12 +143,21 @@ extension EndToEnd {
             try await Self.settle(.milliseconds(500), [ann.client, ada.client])
             #expect(ann.client.received(type: "read").count == 1, "a backwards read was shown: \(ann.client.received(type: "read"))")
             #expect(ada.client.received(type: "read").allSatisfy { $0.string("userId") == ann.id }, "\(ada.client.received(type: "read"))")
+            // A read past the last seq counts as the last seq, and is shown as that (docs/protocol.md).
+            try await ann.client.sendMessage(id: "c-3", body: "hello?")
+            let lastSeq = try #require(try await Self.awaitMessage(ada.client, id: "c-3").int("seq"))
+            try await ada.client.sendRead(conversationID: conversationID, seq: lastSeq + 1_000)
+            let pastTheEnd = try await Self.awaitFrame(ann.client, "read", "ada's read past the end") { $0.int("seq") != seq }
+            #expect(pastTheEnd.int("seq") == lastSeq, "shown as the last seq: \(pastTheEnd)")
+            try await ada.client.sendRead(conversationID: conversationID, seq: lastSeq + 2_000)
+            try await Self.settle(.milliseconds(500), [ann.client, ada.client])
+            #expect(ann.client.received(type: "read").count == 2, "a read that stays at the last seq was shown: \(ann.client.received(type: "read"))")
 
             // Nothing ephemeral in the history, numbering untouched.
             let history = try await gateway.http.fullHistory(conversationID, token: ann.session.token)
             let types = history.compactMap { $0["type"]?.stringValue }
             #expect(!types.contains("typing") && !types.contains("read"), "history holds \(types)")
-            #expect(history.compactMap { $0["seq"]?.intValue } == Self.seqRange(1, seq), "history seqs: \(types)")
+            #expect(history.compactMap { $0["seq"]?.intValue } == Self.seqRange(1, lastSeq), "history seqs: \(types)")
             Self.expectNoErrors(ada.client)
             Self.expectNoErrors(ann.client)
         }

@@ -56,6 +56,9 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffer)
             // The endpoint is decided (origin checked, logged) once, in `shouldUpgrade`.
             let decision = NIOLoopBoundBox(UpgradeDecision.none, eventLoop: channel.eventLoop)
+            let headTimeout = NIOLoopBound(
+                RequestHeadTimeoutHandler(timeout: .nanoseconds(Int64(gateway.configuration.httpHeaderTimeout / .nanoseconds(1)))),
+                eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: ClientFrame.Limits.maxFrameBytes,
                 shouldUpgrade: { channel, head in
@@ -66,6 +69,7 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .accepted(let endpoint) = decision.value else { throw UpgradeWithoutEndpoint() }
+                        channel.pipeline.syncOperations.removeHandler(headTimeout.value, promise: nil)
                         return try installWebSocket(endpoint, on: channel, head: head, logger: logger)
                     }
                 }
@@ -88,6 +92,9 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableErrorHandling = false  // Hummingbird answers HTTP errors
             configuration.enableResponseHeaderValidation = false  // HTTP types validate them already
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            // Right after the HTTP decoder: it sees request heads and response ends.
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(headTimeout.value, position: .before(upgradeHandler))
             return Value(upgradeResult: result, channel: channel)
         }
     }

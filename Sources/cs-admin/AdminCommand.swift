@@ -17,6 +17,14 @@ struct AdminOptions: ParsableArguments {
     @Option(name: .customLong("redis-url"), help: "Redis URL (env CS_REDIS_URL).")
     var redisURL: String = environment("CS_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
+    func validate() throws {
+        let configuration: RedisConfiguration
+        do { configuration = try RedisConfiguration(url: redisURL) } catch { throw ValidationError("--redis-url: \(error)") }
+        if let password = configuration.password, let problem = ExampleSecrets.problem(password, name: "the password of --redis-url") {
+            throw ValidationError(problem)
+        }
+    }
+
     /// Runs `body` with a connected client and closes it afterwards.
     func withRedis<T>(_ body: (RedisClient) async throws -> T) async throws -> T {
         var configuration = try RedisConfiguration(url: redisURL)
@@ -70,9 +78,10 @@ struct AgentCommand: AsyncParsableCommand {
                     return
                 }
                 let hash = try await PasswordHasher().hash(password)
+                // A replaced account (new password, perhaps a new role) loses its tokens.
                 try await directory.save(AgentRecord(
                     id: id, name: name, role: ParticipantRole(rawValue: role) ?? .agent, skills: skillList,
-                    maxConversations: max, passwordHash: hash))
+                    maxConversations: max, passwordHash: hash), revokingTokens: true)
                 print("agent \(id) saved")
             }
         }

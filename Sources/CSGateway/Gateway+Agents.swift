@@ -56,8 +56,8 @@ extension GatewayContext {
             id: id, name: try Self.validName(name), role: role, skills: try Self.validSkills(body.skills ?? [ConversationRules.defaultSkill]),
             maxConversations: try Self.validCapacity(body.maxConversations ?? 3), passwordHash: "")
         record.passwordHash = try await passwordWork.hash(try Self.validPassword(password))
-        // Revoking: a token left from an earlier account of the same id must not work for this one.
-        try await agents.save(record, revokingTokens: true)
+        // No revocation needed: a removal of the same id already raised its token version.
+        try await agents.save(record)
         try await routing.wakeDrainer()
         logger.notice("agent created", metadata: ["agent": "\(id)", "by": "\(caller)"])
         return Self.json(.created, Self.render(record, load: 0))

@@ -73,15 +73,17 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             try await options.withRedis { redis in
                 let directory = AgentDirectory(redis: redis)
-                if ifMissing, try await directory.find(id) != nil {
+                let exists = try await directory.find(id) != nil
+                if ifMissing, exists {
                     print("agent \(id) exists; unchanged")
                     return
                 }
                 let hash = try await PasswordHasher().hash(password)
-                // A replaced account (new password, perhaps a new role) loses its tokens.
+                // A replaced account (new password, perhaps a new role) loses its tokens. A new one
+                // keeps version 0 (or what a removal of the same id left): no token of it exists.
                 try await directory.save(AgentRecord(
                     id: id, name: name, role: ParticipantRole(rawValue: role) ?? .agent, skills: skillList,
-                    maxConversations: max, passwordHash: hash), revokingTokens: true)
+                    maxConversations: max, passwordHash: hash), revokingTokens: exists)
                 print("agent \(id) saved")
             }
         }

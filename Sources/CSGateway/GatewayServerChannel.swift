@@ -78,6 +78,15 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Upgrades sent on this connection after its first request (keep-alive).
+                        try channel.pipeline.syncOperations.addHandler(LateWebSocketUpgradeHandler(
+                            endpoint: { head in gateway.webSocketEndpoint(for: head, logger: logger) },
+                            install: { endpoint, channel, head, anchor in
+                                switch try installWebSocket(endpoint, on: channel, head: head, logger: logger, after: anchor) {
+                                case .chat(let socket, let upgrade): { await socket.open(upgrade) }
+                                default: nil
+                                }
+                            }))
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
@@ -100,22 +109,25 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// On the event loop, after NIO added the WebSocket codec: the writer of encoded frames, the
-    /// keepalive and the protocol handler.
+    /// keepalive and the protocol handler (last, or right after `anchor`: the frame decoder of a
+    /// late upgrade, `LateWebSocketUpgradeHandler`, before the HTTP connection's own handlers).
     private func installWebSocket(
-        _ endpoint: GatewayContext.WebSocketEndpoint, on channel: any Channel, head: HTTPRequestHead, logger: Logger
+        _ endpoint: GatewayContext.WebSocketEndpoint, on channel: any Channel, head: HTTPRequestHead, logger: Logger,
+        after anchor: (any ChannelHandler)? = nil
     ) throws -> UpgradeResult {
         let operations = channel.pipeline.syncOperations
         let interval = TimeAmount.seconds(Int64(gateway.configuration.pingIntervalSeconds))
         let writer = RawFrameWriter()
         try operations.addHandlers([writer, IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
+        let position: ChannelPipeline.SynchronousOperations.Position = anchor.map { .after($0) } ?? .last
         switch endpoint {
         case .chat:
             let output = ChannelConnectionOutput(channel: channel, writer: writer, stats: gateway.stats)
             let socket = ChatSocket(output: output, gateway: gateway, logger: logger)
-            try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
+            try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes), position: position)
             return .chat(socket, WebSocketUpgradeRequest(head: head, remoteAddress: channel.remoteAddress))
         case .echo:
-            try operations.addHandler(ChatWebSocketHandler(endpoint: .echo, maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
+            try operations.addHandler(ChatWebSocketHandler(endpoint: .echo, maxMessageBytes: ClientFrame.Limits.maxFrameBytes), position: position)
             return .echo
         }
     }

@@ -208,3 +208,33 @@ extension EndToEnd {
         }
     }
 }
+
+extension EndToEnd {
+    /// A WebSocket upgrade sent on a keep-alive connection that already served a request (as
+    /// Node's built-in WebSocket client does) is accepted: 101, then `hello`; before it got 426.
+    /// Refused origins still get the router's 403, on a reused connection as before.
+    @Test("a WebSocket upgrade on an already used keep-alive connection is accepted")
+    func upgradeOnReusedConnection() async throws {
+        try await Self.withSystem(gatewayArguments: ["--allowed-origins", "https://shop.example.com"]) { cluster, _ in
+            let gateway = cluster.gateways[0]
+            let visitor = try await gateway.http.visitorSession(name: "Ann")
+            func upgrade(origin: String?) -> String {
+                "GET /v1/ws?token=\(visitor.token) HTTP/1.1\r\nHost: 127.0.0.1:\(gateway.port)\r\nConnection: keep-alive, Upgrade\r\n"
+                    + "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    + (origin.map { "Origin: \($0)\r\n" } ?? "") + "\r\n"
+            }
+            let first = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(gateway.port)\r\n\r\n"
+            let reused = try await SlowHTTPClient.trickle(
+                port: gateway.port, chunks: [first, upgrade(origin: "https://shop.example.com")], pause: .milliseconds(500), limit: .seconds(4))
+            #expect(reused.received.hasPrefix("HTTP/1.1 200"), "\(reused)")
+            #expect(reused.received.contains("HTTP/1.1 101"), "the second request must be upgraded: \(reused)")
+            #expect(reused.received.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "Sec-WebSocket-Accept of the RFC 6455 example key: \(reused)")
+            #expect(reused.received.contains(#""type":"hello""#), "the session opens: \(reused)")
+            #expect(reused.closedAfter == nil, "\(reused)")
+
+            let foreign = try await SlowHTTPClient.trickle(
+                port: gateway.port, chunks: [first, upgrade(origin: "https://evil.example.com")], pause: .milliseconds(500), limit: .seconds(3))
+            #expect(foreign.received.contains("HTTP/1.1 403") && !foreign.received.contains("101"), "\(foreign)")
+        }
+    }
+}

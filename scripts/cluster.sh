@@ -113,7 +113,7 @@ up() {
         local id="gw-$((i + 1))" port="${GW_PORTS[$i]}"
         start "$id" env "$(url gateway "$CS_REDIS_PASSWORD_GATEWAY")" CS_JWT_SECRET="$CS_JWT_SECRET" \
             CS_ADMIN_KEY="$CS_ADMIN_KEY" "$bin/cs-gateway" --host 127.0.0.1 --port "$port" --gateway-id "$id" \
-            "${common[@]}"
+            --metrics-port "$((9180 + i + 1))" "${common[@]}"
         servers+="    server $id 127.0.0.1:$port check"$'\n'
     done
     for i in "${!GW_PORTS[@]}"; do
@@ -141,7 +141,7 @@ up() {
    Redis               127.0.0.1:$REDIS_PORT, ACL users gateway, dispatcher, notifier, admin
                        (passwords in run/cluster/secrets.env); e.g.
      redis-cli -p $REDIS_PORT --user admin --pass "\$(sed -n 's/^CS_REDIS_PASSWORD_ADMIN=//p' run/cluster/secrets.env)" ZRANGE 'cs:{ops}:dispatchers' 0 -1
-   Metrics             gateways: <gateway>/metrics; dispatchers :9191, :9192 and notifier :9193 (/metrics, /readyz)
+   Metrics             gateways :9181-:918${#GW_PORTS[@]}, dispatchers :9191, :9192, notifier :9193 (/metrics, /readyz)
    Status              CS_REDIS_URL=redis://admin:<password>@127.0.0.1:$REDIS_PORT cs-admin status
    Demo agent          demo / demo
    Logs                run/cluster/logs/

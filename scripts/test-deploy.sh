@@ -5,7 +5,9 @@
 #   3. redis-server loads it (on a free port): the expected users exist, each role's password
 #      from deploy/.env.example works, and the default user is refused,
 #   4. the HAProxy configs are valid (haproxy -c): deploy/haproxy/haproxy.cfg and the local
-#      template rendered as scripts/cluster.sh renders it.
+#      template rendered as scripts/cluster.sh renders it,
+#   5. haproxy.cfg's per-address limit works: run with a local (absent) backend, the 61st
+#      POST /v1/visitor/session in a minute from one address gets 429, other paths do not.
 # Needs docker-compose (or `docker compose`), redis-server, redis-cli and haproxy.
 set -euo pipefail
 
@@ -14,8 +16,10 @@ cd "$ROOT"
 ENV_EXAMPLE=deploy/.env.example
 TMP="$(mktemp -d)"
 REDIS_PID=""
+HAPROXY_PID=""
 cleanup() {
     if [ -n "$REDIS_PID" ]; then kill -TERM "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/null || true; fi
+    if [ -n "$HAPROXY_PID" ]; then kill -TERM "$HAPROXY_PID" 2>/dev/null || true; wait "$HAPROXY_PID" 2>/dev/null || true; fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -92,4 +96,25 @@ SERVERS=$'    server gw-1 127.0.0.1:8091 check\n    server gw-2 127.0.0.1:8092 c
 ' deploy/haproxy/local.cfg.template >"$TMP/local.cfg"
 haproxy -c -q -f "$TMP/local.cfg" || fail "deploy/haproxy/local.cfg.template renders an invalid config (haproxy -c)"
 ok "deploy/haproxy/haproxy.cfg and local.cfg.template (haproxy -c)"
+
+# 5. HAProxy per-address limits, with the gateways replaced by a closed local port (503) and
+#    without the Docker resolver (the server is disabled: every request that passes gets 503).
+if command -v curl >/dev/null; then
+    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    sed -e '/^resolvers docker/,/^$/d' -e "s|bind :8080|bind 127.0.0.1:$port|" -e 's/maxconn 100000/maxconn 2000/' \
+        -e 's|server-template gw 1-32 gateway:8080 .*|server gw-1 127.0.0.1:1 disabled|' deploy/haproxy/haproxy.cfg >"$TMP/limits.cfg"
+    setsid haproxy -db -f "$TMP/limits.cfg" >"$TMP/haproxy.log" 2>&1 </dev/null &
+    HAPROXY_PID=$!
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+    codes=""
+    for n in $(seq 61); do
+        codes+="$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/v1/visitor/session" </dev/null) "
+    done
+    other="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" </dev/null)"
+    expected=""
+    for n in $(seq 60); do expected+="503 "; done
+    [[ "$codes" == "${expected}429 " && "$other" == 503 ]] \
+        || fail "haproxy.cfg: expected 60 sessions passed on and the 61st refused with 429, other paths passed on; got $codes / $other"
+    ok "deploy/haproxy/haproxy.cfg limits sign-ins, sessions and offline messages per address (429 after 60 a minute)"
+fi
 echo "test-deploy: all checks passed"

@@ -2,7 +2,9 @@
 /// row. Times are ISO 8601 UTC with milliseconds.
 ///
 /// A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`,
-/// so that a spreadsheet never runs a customer's comment as a formula (CSV injection).
+/// so that a spreadsheet never runs a customer's comment as a formula (CSV injection). The same
+/// goes for each of those right after a `;`: spreadsheets in locales whose list separator is the
+/// semicolon (Excel in much of Europe) split the file there, and the text after it starts a cell.
 public enum RatingCSV {
     public static let columns = [
         "conversationId", "closedAt", "ratedAt", "updatedAt", "score", "comment", "agentId", "agentName", "handlers", "team",
@@ -21,11 +23,23 @@ public enum RatingCSV {
     }
 
     /// A text cell: neutralised against formulas, quoted when it holds a comma, quote or line break.
-    static func text(_ value: String) -> String {
-        var value = value
-        if let first = value.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) { value = "'" + value }
+    public static func text(_ value: String) -> String {
+        let value = neutralised(value)
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return value }
         return "\"" + value.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    /// `value` with a `'` before each formula character that starts it or follows a `;`.
+    static func neutralised(_ value: String) -> String {
+        let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+        var result = String.UnicodeScalarView()
+        var startsCell = true
+        for scalar in value.unicodeScalars {
+            if startsCell, formulaStarts.contains(scalar) { result.append("'") }
+            startsCell = scalar == ";"
+            result.append(scalar)
+        }
+        return String(result)
     }
 
     /// `2026-11-27T06:04:34.123Z`.

@@ -40,11 +40,15 @@ extension ChatSocket {
         let participant: Participant
         do {
             guard let token = upgrade.token, !token.isEmpty else { throw ChatError(.unauthorized, "token is missing") }
-            participant = try await gateway.tokens.verify(token)
-        } catch {
-            let chatError = error as? ChatError ?? ChatError(.unauthorized, "invalid token")
+            participant = try await gateway.verifiedToken(token).participant
+        } catch let chatError as ChatError {
             logger.info("refused connection", metadata: ["reason": "\(chatError.message)"])
             refuse(chatError, close: .unauthorized)
+            return
+        } catch {
+            // Redis did not answer the account check: not the client's fault; it reconnects.
+            logger.warning("refused connection: account check failed", metadata: ["error": "\(error)"])
+            refuse(ChatError(.unavailable, "temporarily unavailable; reconnect"), close: .goingAway)
             return
         }
         // Rate limit: new connections per client address; over it, `rate_limited` and close 4008.

@@ -55,7 +55,8 @@ extension GatewayContext {
         var record = AgentRecord(
             id: id, name: try Self.validName(name), role: role, skills: try Self.validSkills(body.skills ?? [ConversationRules.defaultSkill]),
             maxConversations: try Self.validCapacity(body.maxConversations ?? 3), passwordHash: "")
-        record.passwordHash = try await passwords.hash(try Self.validPassword(password))
+        record.passwordHash = try await passwordWork.hash(try Self.validPassword(password))
+        // No revocation needed: a removal of the same id already raised its token version.
         try await agents.save(record)
         try await routing.wakeDrainer()
         logger.notice("agent created", metadata: ["agent": "\(id)", "by": "\(caller)"])
@@ -71,8 +72,9 @@ extension GatewayContext {
         if let name = body.name { record.name = try Self.validName(name) }
         if let skills = body.skills { record.skills = try Self.validSkills(skills) }
         if let capacity = body.maxConversations { record.maxConversations = try Self.validCapacity(capacity) }
-        if let password = body.password { record.passwordHash = try await passwords.hash(try Self.validPassword(password)) }
-        try await agents.save(record)
+        if let password = body.password { record.passwordHash = try await passwordWork.hash(try Self.validPassword(password)) }
+        // A new password ends every session signed in with the old one.
+        try await agents.save(record, revokingTokens: body.password != nil)
         // More capacity or a new skill may serve waiting customers now.
         try await routing.wakeDrainer()
         logger.notice("agent changed", metadata: ["agent": "\(id)", "by": "\(caller)"])
@@ -110,8 +112,14 @@ extension GatewayContext {
         return trimmed
     }
 
+    /// At least `minimumPasswordLength` characters: with sign-ins throttled per account and per
+    /// address, that is beyond online guessing.
+    static let minimumPasswordLength = 10
+
     private static func validPassword(_ password: String) throws -> String {
-        guard password.count >= 4, password.utf8.count <= 1024 else { throw ChatError(.invalidField, "password must be 4-1024 characters") }
+        guard password.count >= minimumPasswordLength, password.utf8.count <= 1024 else {
+            throw ChatError(.invalidField, "password must be \(minimumPasswordLength)-1024 characters")
+        }
         return password
     }
 

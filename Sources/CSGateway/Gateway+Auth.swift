@@ -6,12 +6,26 @@ import Hummingbird
 extension GatewayContext {
     /// The participant proven by the request's `Authorization: Bearer <token>` header.
     ///
-    /// - Throws: `ChatError(.unauthorized)` when the header is missing or the token invalid.
+    /// - Throws: `ChatError(.unauthorized)` when the header is missing or the token invalid, or
+    ///   a staff token no longer matches its account (`StaffAccountCheck`).
     func authenticate(_ request: Request) async throws -> Participant {
+        try await authenticateVerified(request).participant
+    }
+
+    /// As ``authenticate(_:)``, with the token's version (for a refresh).
+    func authenticateVerified(_ request: Request) async throws -> TokenService.Verified {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw ChatError(.unauthorized, "Authorization: Bearer <token> is required")
         }
-        return try await tokens.verify(String(header.dropFirst("Bearer ".count)))
+        return try await verifiedToken(String(header.dropFirst("Bearer ".count)))
+    }
+
+    /// A token's participant and version, checked against the account for staff: for HTTP
+    /// requests and WebSocket opens alike.
+    func verifiedToken(_ token: String) async throws -> TokenService.Verified {
+        let verified = try await tokens.verifyWithVersion(token)
+        try await staffCheck.check(verified)
+        return verified
     }
 }
 

@@ -9,8 +9,11 @@ extension GatewayContext {
         router.get("/v1/conversations/:conversationId/messages") { request, context in
             await Self.answer { try await self.history(request, conversationID: context.parameters.get("conversationId") ?? "") }
         }
-        router.post("/v1/offline-messages") { request, _ in
-            await Self.answer { try await self.offlineMessage(request) }
+        router.post("/v1/offline-messages") { request, context in
+            await Self.answer {
+                try self.offlineMessageLimiter.admit(context.remoteAddress?.ipAddress, what: "offline messages")
+                return try await self.offlineMessage(request)
+            }
         }
     }
 

@@ -21,10 +21,19 @@ extension GatewayContext {
             }
         }
         router.post("/v1/visitor/session") { request, context in
-            await Self.answer { try await self.visitorSession(request) }
+            await Self.answer {
+                try self.sessionLimiter.admit(context.remoteAddress?.ipAddress, what: "visitor sessions")
+                return try await self.visitorSession(request)
+            }
         }
         router.post("/v1/agent/login") { request, context in
-            await Self.answer { try await self.agentLogin(request) }
+            await Self.answer {
+                try self.loginLimiter.admit(context.remoteAddress?.ipAddress, what: "sign-in attempts")
+                return try await self.agentLogin(request)
+            }
+        }
+        router.post("/v1/agent/refresh") { request, _ in
+            await Self.answer { try await self.refreshStaffToken(request) }
         }
     }
 
@@ -66,10 +75,32 @@ extension GatewayContext {
         guard let password = body.password, !password.isEmpty, password.utf8.count <= 1024 else {
             throw ChatError(.invalidField, "password is required")
         }
-        let wrong = ChatError(.invalidCredentials, "unknown agent or wrong password")
-        guard let agent = try await agents.find(agentID) else { throw wrong }
-        guard await passwords.verify(password, against: agent.passwordHash) else { throw wrong }
-        let (token, expiresAt) = try await tokens.issue(for: agent.participant)
+        // Per account, across gateways: unknown ids are counted too, so 429 tells nothing.
+        if let wait = try await loginFailures.retryAfterSeconds(agentID) {
+            throw HTTPThrottle(ChatError(.rateLimited, "too many failed sign-ins for this account; retry later"), retryAfterSeconds: wait)
+        }
+        // An unknown id costs a hash check too (against a dummy hash): the time does not tell.
+        let agent = try await agents.find(agentID)
+        guard try await passwordWork.verify(password, against: agent?.passwordHash), let agent else {
+            try await loginFailures.recordFailure(agentID)
+            throw ChatError(.invalidCredentials, "unknown agent or wrong password")
+        }
+        try await loginFailures.clear(agentID)
+        return try await staffTokenAnswer(for: agent)
+    }
+
+    /// `POST /v1/agent/refresh`: a new token for the bearer of a staff token that is still valid
+    /// (and still matches its account), so that consoles stay signed in with short-lived tokens.
+    private func refreshStaffToken(_ request: Request) async throws -> Response {
+        let caller = try await authenticateVerified(request)
+        guard caller.participant.role.isStaff else { throw ChatError(.forbidden, "staff tokens only") }
+        // The account as it is now (name and version): `authenticate` checked role and version.
+        guard let agent = try await agents.find(caller.participant.id) else { throw ChatError(.unauthorized, "the account no longer exists") }
+        return try await staffTokenAnswer(for: agent)
+    }
+
+    private func staffTokenAnswer(for agent: AgentRecord) async throws -> Response {
+        let (token, expiresAt) = try await tokens.issue(for: agent.participant, tokenVersion: agent.tokenVersion)
         var json = JSONText()
         json.raw("{")
         json.field("token", token, first: true)
@@ -85,6 +116,10 @@ extension GatewayContext {
     static func answer(_ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
+        } catch let throttle as HTTPThrottle {
+            var response = Self.error(throttle.error.code == .rateLimited ? .tooManyRequests : .serviceUnavailable, throttle.error)
+            response.headers[.retryAfter] = String(throttle.retryAfterSeconds)
+            return response
         } catch let error as ChatError {
             let status: HTTPResponse.Status =
                 switch error.code {
@@ -92,6 +127,7 @@ extension GatewayContext {
                 case .forbidden: .forbidden
                 case .notFound: .notFound
                 case .unavailable: .serviceUnavailable
+                case .rateLimited: .tooManyRequests
                 case .internal: .internalServerError
                 default: .badRequest
                 }

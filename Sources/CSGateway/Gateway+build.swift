@@ -36,7 +36,6 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     let router = Router(context: GatewayRequestContext.self)
     context.addWidgetCORS(to: router)
     context.addHTTPRoutes(to: router)
-    MonitoringRoutes.addMetrics(to: router)
     context.addWebSocketRoute(to: router)
     context.addConversationRoutes(to: router)
     context.addNotificationRoutes(to: router)
@@ -46,6 +45,11 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     context.addStaticRoutes(to: router)
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
+    var monitoring: [any Service] = []
+    if let address = configuration.metricsAddress {
+        monitoring.append(MonitoringRoutes.server(
+            host: address.host, port: address.port, redis: redis, processID: configuration.gatewayID, logger: logger))
+    }
     let application = Application(
         router: router,
         // `/v1/ws` upgrades become task-free channel handlers (GatewayServerChannel).
@@ -65,5 +69,5 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     // Shut down in reverse order: the drain (1001 to every client) before the server.
     let drain = ConnectionDrainService(registry: registry, drain: context.drain, timeout: configuration.drainTimeout, logger: logger)
     return ServiceGroup(
-        configuration: .init(services: [application, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        configuration: .init(services: monitoring + [application, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }

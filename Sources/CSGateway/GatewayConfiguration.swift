@@ -46,6 +46,31 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimitConnectionBurst: Int = 50
     /// Address blocks (CIDR, e.g. `127.0.0.0/8`) never limited per address.
     public var rateLimitExempt: [String] = []
+    /// Per client address, per minute (token buckets holding a minute's worth; 0: no limit):
+    /// sign-in attempts (`POST /v1/agent/login`), visitor sessions (`POST /v1/visitor/session`)
+    /// and offline messages (`POST /v1/offline-messages`). Over it: 429 `rate_limited` with
+    /// `Retry-After`. In-process: each gateway counts on its own (docs/reliability.md).
+    public var loginsPerMinute: Double = 20
+    public var sessionsPerMinute: Double = 60
+    public var offlineMessagesPerMinute: Double = 10
+    /// Address blocks the per-address HTTP limits above never apply to. Loopback by default: a
+    /// balancer on the same host (`make cluster`) gives every client its own address, and then
+    /// limits per client itself (deploy/haproxy, `http_req_rate`).
+    public var httpRateLimitExempt: [String] = ["127.0.0.0/8", "::1/128"]
+    /// Failed sign-ins one agent id may have within `loginFailureWindow` (across all gateways:
+    /// counted in Redis); then its sign-ins get 429 until the window ends.
+    public var loginFailureLimit: Int = 10
+    public var loginFailureWindow: Duration = .seconds(900)
+    /// Password hashes (sign-in checks, new passwords) running or waiting at once; more get 503
+    /// `unavailable` with `Retry-After` instead of queueing without bound (each one is tens of
+    /// milliseconds of CPU and 16 MiB of memory).
+    public var passwordHashingLimit: Int = 32
+    /// An HTTP connection must send a complete request head within this time of opening, or of
+    /// its previous response, else it is closed (slow or idle clients holding connections).
+    public var httpHeaderTimeout: Duration = .seconds(10)
+    /// Where `/metrics` (and `/healthz`, `/readyz`) are served for Prometheus: a port of its own,
+    /// not the public one behind the balancer (docs/operations.md, "Monitoring"); nil: not served.
+    public var metricsAddress: (host: String, port: Int)?
     /// Test only: serve the echo WebSocket `/v1/test/echo` (Gateway+Echo.swift) for conformance tests.
     public var enableTestEcho: Bool = false
 

@@ -30,6 +30,16 @@ final class GatewayContext: Sendable {
     let sessionPool: SessionPool
     /// Which browser origins may open the WebSocket (`--allowed-origins`).
     let webSocketOrigins: OriginPolicy
+    /// Staff tokens against their accounts (revocation).
+    let staffCheck: StaffAccountCheck
+    /// Password hashing, bounded (`passwordHashingLimit`).
+    let passwordWork: PasswordWork
+    /// Failed sign-ins per agent id (Redis).
+    let loginFailures: LoginFailures
+    /// Per-address HTTP limits: sign-ins, visitor sessions, offline messages.
+    let loginLimiter: AddressRateLimiter
+    let sessionLimiter: AddressRateLimiter
+    let offlineMessageLimiter: AddressRateLimiter
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, registry: ConnectionRegistry, subscriptions: SubscriptionManager,
@@ -55,5 +65,13 @@ final class GatewayContext: Sendable {
         self.connectionLimiter = connectionLimiter
         self.sessionPool = sessionPool
         webSocketOrigins = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
+        staffCheck = StaffAccountCheck(agents: agents)
+        passwordWork = PasswordWork(hasher: passwords, limit: configuration.passwordHashingLimit)
+        loginFailures = LoginFailures(
+            redis: redis, lockout: LoginLockout(maxFailures: configuration.loginFailureLimit, window: configuration.loginFailureWindow))
+        let exempt = configuration.httpRateLimitExempt
+        loginLimiter = AddressRateLimiter(perMinute: configuration.loginsPerMinute, exempt: exempt)
+        sessionLimiter = AddressRateLimiter(perMinute: configuration.sessionsPerMinute, exempt: exempt)
+        offlineMessageLimiter = AddressRateLimiter(perMinute: configuration.offlineMessagesPerMinute, exempt: exempt)
     }
 }

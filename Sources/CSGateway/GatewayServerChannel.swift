@@ -56,6 +56,9 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.syncOptions?.setOption(ChannelOptions.recvAllocator, value: Self.receiveBuffer)
             // The endpoint is decided (origin checked, logged) once, in `shouldUpgrade`.
             let decision = NIOLoopBoundBox(UpgradeDecision.none, eventLoop: channel.eventLoop)
+            let headTimeout = NIOLoopBound(
+                RequestHeadTimeoutHandler(timeout: .nanoseconds(Int64(gateway.configuration.httpHeaderTimeout / .nanoseconds(1)))),
+                eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: ClientFrame.Limits.maxFrameBytes,
                 shouldUpgrade: { channel, head in
@@ -66,6 +69,7 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .accepted(let endpoint) = decision.value else { throw UpgradeWithoutEndpoint() }
+                        channel.pipeline.syncOperations.removeHandler(headTimeout.value, promise: nil)
                         return try installWebSocket(endpoint, on: channel, head: head, logger: logger)
                     }
                 }
@@ -74,6 +78,15 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Upgrades sent on this connection after its first request (keep-alive).
+                        try channel.pipeline.syncOperations.addHandler(LateWebSocketUpgradeHandler(
+                            endpoint: { head in gateway.webSocketEndpoint(for: head, logger: logger) },
+                            install: { endpoint, channel, head, anchor in
+                                switch try installWebSocket(endpoint, on: channel, head: head, logger: logger, after: anchor) {
+                                case .chat(let socket, let upgrade): { await socket.open(upgrade) }
+                                default: nil
+                                }
+                            }))
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
@@ -88,27 +101,33 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableErrorHandling = false  // Hummingbird answers HTTP errors
             configuration.enableResponseHeaderValidation = false  // HTTP types validate them already
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            // Right after the HTTP decoder: it sees request heads and response ends.
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(headTimeout.value, position: .before(upgradeHandler))
             return Value(upgradeResult: result, channel: channel)
         }
     }
 
     /// On the event loop, after NIO added the WebSocket codec: the writer of encoded frames, the
-    /// keepalive and the protocol handler.
+    /// keepalive and the protocol handler (last, or right after `anchor`: the frame decoder of a
+    /// late upgrade, `LateWebSocketUpgradeHandler`, before the HTTP connection's own handlers).
     private func installWebSocket(
-        _ endpoint: GatewayContext.WebSocketEndpoint, on channel: any Channel, head: HTTPRequestHead, logger: Logger
+        _ endpoint: GatewayContext.WebSocketEndpoint, on channel: any Channel, head: HTTPRequestHead, logger: Logger,
+        after anchor: (any ChannelHandler)? = nil
     ) throws -> UpgradeResult {
         let operations = channel.pipeline.syncOperations
         let interval = TimeAmount.seconds(Int64(gateway.configuration.pingIntervalSeconds))
         let writer = RawFrameWriter()
         try operations.addHandlers([writer, IdleStateHandler(readTimeout: interval), PingOnIdleHandler()], position: .first)
+        let position: ChannelPipeline.SynchronousOperations.Position = anchor.map { .after($0) } ?? .last
         switch endpoint {
         case .chat:
             let output = ChannelConnectionOutput(channel: channel, writer: writer, stats: gateway.stats)
             let socket = ChatSocket(output: output, gateway: gateway, logger: logger)
-            try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
+            try operations.addHandler(ChatWebSocketHandler(endpoint: .chat(socket), maxMessageBytes: ClientFrame.Limits.maxFrameBytes), position: position)
             return .chat(socket, WebSocketUpgradeRequest(head: head, remoteAddress: channel.remoteAddress))
         case .echo:
-            try operations.addHandler(ChatWebSocketHandler(endpoint: .echo, maxMessageBytes: ClientFrame.Limits.maxFrameBytes))
+            try operations.addHandler(ChatWebSocketHandler(endpoint: .echo, maxMessageBytes: ClientFrame.Limits.maxFrameBytes), position: position)
             return .echo
         }
     }

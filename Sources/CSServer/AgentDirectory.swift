@@ -9,6 +9,8 @@ public struct AgentRecord: Sendable, Equatable {
     public var skills: [String]
     public var maxConversations: Int
     public var passwordHash: String
+    /// The version staff tokens of this account must carry (`RedisKeys.agentTokenVersions`).
+    public var tokenVersion: Int = 0
 
     public init(id: String, name: String, role: ParticipantRole = .agent, skills: [String], maxConversations: Int, passwordHash: String) {
         self.id = id
@@ -30,9 +32,11 @@ public struct AgentDirectory: Sendable {
     public init(redis: RedisClient) { self.redis = redis }
 
     /// Creates or replaces an agent. The caller hashes the password (`PasswordHasher`).
-    public func save(_ agent: AgentRecord) async throws {
+    /// `revokingTokens` (a new password or role) bumps the token version in the same
+    /// transaction: every token issued before stops working.
+    public func save(_ agent: AgentRecord, revokingTokens: Bool = false) async throws {
         let skills = "," + agent.skills.joined(separator: ",") + ","
-        let replies = try await redis.pipeline([
+        var commands: [[RedisArgument]] = [
             ["MULTI"],
             [
                 "HSET", .init(RedisKeys.agent(agent.id)), "name", .init(agent.name), "role", .init(agent.role.rawValue),
@@ -43,15 +47,33 @@ public struct AgentDirectory: Sendable {
             ["HSET", .init(RedisKeys.agentsCapacity), .init(agent.id), .init(agent.maxConversations)],
             ["HSET", .init(RedisKeys.agentsSkills), .init(agent.id), .init(skills)],
             ["HSETNX", .init(RedisKeys.agentsLoad), .init(agent.id), "0"],
-            ["EXEC"],
-        ])
+        ]
+        if revokingTokens { commands.append(["HINCRBY", .init(RedisKeys.agentTokenVersions), .init(agent.id), "1"]) }
+        commands.append(["EXEC"])
+        let replies = try await redis.pipeline(commands)
         try Self.checkTransaction(replies)
     }
 
     /// The agent with `id`, or nil.
     public func find(_ id: String) async throws -> AgentRecord? {
-        let reply = try await redis.send("HGETALL", .init(RedisKeys.agent(id)))
-        return Self.record(id: id, fields: reply.fieldMap)
+        let replies = try await redis.pipeline([
+            ["HGETALL", .init(RedisKeys.agent(id))], ["HGET", .init(RedisKeys.agentTokenVersions), .init(id)],
+        ])
+        var record = Self.record(id: id, fields: replies[0].fieldMap)
+        record?.tokenVersion = replies[1].int ?? 0
+        return record
+    }
+
+    /// What a staff token of `id` is checked against on every request: the account's role and
+    /// token version, or nil when there is no such account (any more).
+    public func standing(of id: String) async throws -> StaffStanding? {
+        let replies = try await redis.pipeline([
+            ["HMGET", .init(RedisKeys.agent(id)), "role", "pw"], ["HGET", .init(RedisKeys.agentTokenVersions), .init(id)],
+        ])
+        let fields = replies[0].array ?? []
+        guard fields.count == 2, fields[1].string != nil else { return nil }
+        let role = fields[0].string.flatMap(ParticipantRole.init(rawValue:)) ?? .agent
+        return StaffStanding(role: role, tokenVersion: replies[1].int ?? 0)
     }
 
     /// All agents, sorted by id.
@@ -63,6 +85,7 @@ public struct AgentDirectory: Sendable {
     }
 
     /// Removes an agent; returns false when there was none. Open conversations stay assigned.
+    /// The token version goes up: the account's tokens stop working.
     public func remove(_ id: String) async throws -> Bool {
         let replies = try await redis.pipeline([
             ["MULTI"],
@@ -71,6 +94,7 @@ public struct AgentDirectory: Sendable {
             ["HDEL", .init(RedisKeys.agentsCapacity), .init(id)],
             ["HDEL", .init(RedisKeys.agentsSkills), .init(id)],
             ["ZREM", .init(RedisKeys.agentsOnline), .init(id)],
+            ["HINCRBY", .init(RedisKeys.agentTokenVersions), .init(id), "1"],
             ["EXEC"],
         ])
         try Self.checkTransaction(replies)

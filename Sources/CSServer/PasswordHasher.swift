@@ -15,6 +15,11 @@ public struct PasswordHasher: Sendable {
 
     public init() {}
 
+    /// A hash no password matches in practice (random salt and digest), in the format and at the
+    /// cost of real ones: a sign-in for an unknown agent id is checked against it, so that it
+    /// takes as long as one for a known id and the timing does not tell which ids exist.
+    public static let unknownAccountHash = "scrypt$16384$8$1$2Vv1TMLLDFHPlZls4laCyQ==$f16eClLIJTGM84TPoGmWgh3dCExhq70MZHiSM4W5nio="
+
     /// A new salted hash of `password`.
     public func hash(_ password: String) async throws -> String {
         let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max) }

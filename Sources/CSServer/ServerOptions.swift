@@ -26,7 +26,11 @@ public struct CommonOptions: ParsableArguments, Sendable {
     public func validate() throws {
         guard (1...1024).contains(partitions) else { throw ValidationError("--partitions must be 1...1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \(logLevel)") }
-        do { _ = try RedisConfiguration(url: redisURL) } catch { throw ValidationError("--redis-url: \(error)") }
+        let redis: RedisConfiguration
+        do { redis = try RedisConfiguration(url: redisURL) } catch { throw ValidationError("--redis-url: \(error)") }
+        if let password = redis.password, let problem = ExampleSecrets.problem(password, name: "the password of --redis-url") {
+            throw ValidationError(problem)
+        }
     }
 
     /// The Redis configuration, named for `CLIENT LIST`.

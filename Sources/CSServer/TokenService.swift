@@ -12,7 +12,9 @@ public struct TokenService: Sendable {
     public static let agentAudience = "cs-agent"
 
     public var visitorLifetime: TimeInterval = 30 * 24 * 3600
-    public var agentLifetime: TimeInterval = 12 * 3600
+    /// Short, so that a stolen staff token is of little use: the consoles renew it before it
+    /// ends (`POST /v1/agent/refresh`), and revocation (`StaffStanding`) does not wait for it.
+    public var agentLifetime: TimeInterval = 3600
     private let keys: JWTKeyCollection
 
     /// - Parameter secret: the HMAC secret shared by all gateways (at least 32 bytes: the HS256 key size).
@@ -27,21 +29,35 @@ public struct TokenService: Sendable {
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
     }
 
-    /// A signed token for `participant`, valid for the lifetime of its kind.
-    public func issue(for participant: Participant, now: Date = Date()) async throws -> (token: String, expiresAt: Date) {
+    /// A signed token for `participant`, valid for the lifetime of its kind. Staff tokens carry
+    /// the account's `tokenVersion` (`StaffStanding`).
+    public func issue(for participant: Participant, tokenVersion: Int = 0, now: Date = Date()) async throws -> (token: String, expiresAt: Date) {
         let isCustomer = participant.role == .customer
         let expiresAt = now.addingTimeInterval(isCustomer ? visitorLifetime : agentLifetime)
         let claims = SessionClaims(
             sub: SubjectClaim(value: participant.id), iss: IssuerClaim(value: Self.issuer),
             aud: AudienceClaim(value: [isCustomer ? Self.visitorAudience : Self.agentAudience]),
             exp: ExpirationClaim(value: expiresAt), iat: IssuedAtClaim(value: now),
-            role: participant.role.rawValue, name: participant.name
+            role: participant.role.rawValue, name: participant.name, tv: isCustomer ? nil : tokenVersion
         )
         return (try await keys.sign(claims), expiresAt)
     }
 
-    /// The participant a token proves, or `unauthorized`.
+    /// A token's participant and, for staff, the token version it was issued with.
+    public struct Verified: Sendable, Equatable {
+        public var participant: Participant
+        /// 0 for tokens without a version (customers; staff tokens from before versions).
+        public var tokenVersion: Int
+    }
+
+    /// The participant a token proves, or `unauthorized`. Staff tokens also need a check of the
+    /// account (`StaffStanding`): use ``verifyWithVersion(_:)`` for them.
     public func verify(_ token: String) async throws(ChatError) -> Participant {
+        try await verifyWithVersion(token).participant
+    }
+
+    /// The participant and token version a token proves, or `unauthorized`.
+    public func verifyWithVersion(_ token: String) async throws(ChatError) -> Verified {
         guard Self.headerPinsHS256(token) else { throw ChatError(.unauthorized, "invalid token") }
         let claims: SessionClaims
         do {
@@ -56,7 +72,7 @@ public struct TokenService: Sendable {
         }
         let audience = role == .customer ? Self.visitorAudience : Self.agentAudience
         guard claims.aud.value.contains(audience) else { throw ChatError(.unauthorized, "token not for this role") }
-        return Participant(id: claims.sub.value, role: role, name: claims.name)
+        return Verified(participant: Participant(id: claims.sub.value, role: role, name: claims.name), tokenVersion: claims.tv ?? 0)
     }
 
     /// True when the token's header names exactly HS256 (rejects `none` and algorithm switching).
@@ -77,6 +93,8 @@ struct SessionClaims: JWTPayload {
     var iat: IssuedAtClaim
     var role: String
     var name: String
+    /// Token version of a staff token (absent in customer tokens).
+    var tv: Int?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()

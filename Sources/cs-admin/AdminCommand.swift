@@ -17,6 +17,14 @@ struct AdminOptions: ParsableArguments {
     @Option(name: .customLong("redis-url"), help: "Redis URL (env CS_REDIS_URL).")
     var redisURL: String = environment("CS_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
+    func validate() throws {
+        let configuration: RedisConfiguration
+        do { configuration = try RedisConfiguration(url: redisURL) } catch { throw ValidationError("--redis-url: \(error)") }
+        if let password = configuration.password, let problem = ExampleSecrets.problem(password, name: "the password of --redis-url") {
+            throw ValidationError(problem)
+        }
+    }
+
     /// Runs `body` with a connected client and closes it afterwards.
     func withRedis<T>(_ body: (RedisClient) async throws -> T) async throws -> T {
         var configuration = try RedisConfiguration(url: redisURL)
@@ -65,14 +73,17 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             try await options.withRedis { redis in
                 let directory = AgentDirectory(redis: redis)
-                if ifMissing, try await directory.find(id) != nil {
+                let exists = try await directory.find(id) != nil
+                if ifMissing, exists {
                     print("agent \(id) exists; unchanged")
                     return
                 }
                 let hash = try await PasswordHasher().hash(password)
+                // A replaced account (new password, perhaps a new role) loses its tokens. A new one
+                // keeps version 0 (or what a removal of the same id left): no token of it exists.
                 try await directory.save(AgentRecord(
                     id: id, name: name, role: ParticipantRole(rawValue: role) ?? .agent, skills: skillList,
-                    maxConversations: max, passwordHash: hash))
+                    maxConversations: max, passwordHash: hash), revokingTokens: exists)
                 print("agent \(id) saved")
             }
         }

@@ -56,6 +56,38 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit-exempt"), help: "Comma-separated address blocks never limited per address, e.g. 127.0.0.0/8,::1 (env CS_RATE_LIMIT_EXEMPT).")
     var rateLimitExempt: String = environment("CS_RATE_LIMIT_EXEMPT") ?? ""
 
+    @Option(name: .customLong("rate-limit-logins-per-minute"), help: "Sign-in attempts per minute per client address; over it: 429 rate_limited (env CS_RATE_LIMIT_LOGINS_PER_MINUTE; 0: no limit).")
+    var loginsPerMinute: Double = environment("CS_RATE_LIMIT_LOGINS_PER_MINUTE").flatMap(Double.init) ?? 20
+
+    @Option(name: .customLong("rate-limit-sessions-per-minute"), help: "Visitor sessions (POST /v1/visitor/session) per minute per client address (env CS_RATE_LIMIT_SESSIONS_PER_MINUTE; 0: no limit).")
+    var sessionsPerMinute: Double = environment("CS_RATE_LIMIT_SESSIONS_PER_MINUTE").flatMap(Double.init) ?? 60
+
+    @Option(name: .customLong("rate-limit-offline-messages-per-minute"), help: "Offline messages per minute per client address (env CS_RATE_LIMIT_OFFLINE_MESSAGES_PER_MINUTE; 0: no limit).")
+    var offlineMessagesPerMinute: Double = environment("CS_RATE_LIMIT_OFFLINE_MESSAGES_PER_MINUTE").flatMap(Double.init) ?? 10
+
+    @Option(name: .customLong("rate-limit-http-exempt"), help: "Comma-separated address blocks the per-address HTTP limits never apply to; 'none' for none (env CS_RATE_LIMIT_HTTP_EXEMPT; default loopback: 127.0.0.0/8,::1/128).")
+    var httpRateLimitExempt: String = environment("CS_RATE_LIMIT_HTTP_EXEMPT") ?? "127.0.0.0/8,::1/128"
+
+    @Option(name: .customLong("login-failure-limit"), help: "Failed sign-ins one agent id may have in 15 minutes before its sign-ins get 429 until they end, counted across gateways (env CS_LOGIN_FAILURE_LIMIT).")
+    var loginFailureLimit: Int = environment("CS_LOGIN_FAILURE_LIMIT").flatMap(Int.init) ?? 10
+
+    @Option(name: .customLong("http-header-timeout-seconds"), help: "An HTTP connection that sends no complete request head within this time of opening or of its previous response is closed (env CS_HTTP_HEADER_TIMEOUT_SECONDS; 1 to 600).")
+    var httpHeaderTimeoutSeconds: Int = environment("CS_HTTP_HEADER_TIMEOUT_SECONDS").flatMap(Int.init) ?? 10
+
+    @Option(name: .customLong("metrics-port"), help: "Serve /metrics, /healthz and /readyz on this port, apart from the public one (env CS_METRICS_PORT; default: off).")
+    var metricsPort: Int? = environment("CS_METRICS_PORT").flatMap(Int.init)
+
+    @Option(name: .customLong("metrics-host"), help: "Address for --metrics-port (env CS_METRICS_HOST).")
+    var metricsHost: String = environment("CS_METRICS_HOST") ?? "127.0.0.1"
+
+    private var httpRateLimitExemptList: [String] {
+        httpRateLimitExempt == "none" ? [] : Self.list(httpRateLimitExempt)
+    }
+
+    private static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     private var rateLimitExemptList: [String] {
         rateLimitExempt.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -69,6 +101,15 @@ struct GatewayCommand: AsyncParsableCommand {
         for block in rateLimitExemptList where CIDRBlock(block) == nil {
             throw ValidationError("--rate-limit-exempt: '\(block)' is not an address block like 127.0.0.0/8 or ::1/128")
         }
+        for block in httpRateLimitExemptList where CIDRBlock(block) == nil {
+            throw ValidationError("--rate-limit-http-exempt: '\(block)' is not an address block like 127.0.0.0/8 or ::1/128")
+        }
+        for rate in [loginsPerMinute, sessionsPerMinute, offlineMessagesPerMinute] where !(rate >= 0 && rate.isFinite) {
+            throw ValidationError("--rate-limit-logins-per-minute, -sessions-per-minute and -offline-messages-per-minute must be >= 0 (0: no limit)")
+        }
+        if let metricsPort, !(0...65_535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
+        guard loginFailureLimit >= 1 else { throw ValidationError("--login-failure-limit must be >= 1") }
+        guard (1...600).contains(httpHeaderTimeoutSeconds) else { throw ValidationError("--http-header-timeout-seconds must be 1 to 600") }
         var isDirectory: ObjCBool = false
         if let staticDirectory, !(FileManager.default.fileExists(atPath: staticDirectory, isDirectory: &isDirectory) && isDirectory.boolValue) {
             throw ValidationError("--static-dir: \(staticDirectory) is not a folder")
@@ -77,6 +118,8 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ValidationError("--allowed-origins: '\(origin)' is not an origin like https://shop.example.com")
         }
         if let adminKey, adminKey.utf8.count < 32 { throw ValidationError("--admin-key must be at least 32 bytes") }
+        if let adminKey, let problem = ExampleSecrets.problem(adminKey, name: "--admin-key (CS_ADMIN_KEY)") { throw ValidationError(problem) }
+        if let problem = ExampleSecrets.problem(jwtSecret, name: "--jwt-secret (CS_JWT_SECRET)") { throw ValidationError(problem) }
         guard (100...600_000).contains(heartbeatMilliseconds) else { throw ValidationError("--heartbeat-ms must be 100...600000") }
         guard presenceTTLMilliseconds >= 300 else { throw ValidationError("--presence-ttl-ms must be at least 300") }
         guard jwtSecret.utf8.count >= 32 else {
@@ -114,6 +157,13 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.rateLimitConnectionsPerSecond = rateLimitConnectionsPerSecond
         configuration.rateLimitConnectionBurst = rateLimitConnectionBurst
         configuration.rateLimitExempt = rateLimitExemptList
+        configuration.loginsPerMinute = loginsPerMinute
+        configuration.sessionsPerMinute = sessionsPerMinute
+        configuration.offlineMessagesPerMinute = offlineMessagesPerMinute
+        configuration.httpRateLimitExempt = httpRateLimitExemptList
+        configuration.loginFailureLimit = loginFailureLimit
+        configuration.httpHeaderTimeout = .seconds(httpHeaderTimeoutSeconds)
+        configuration.metricsAddress = metricsPort.map { (metricsHost, $0) }
         configuration.enableTestEcho = enableTestEcho
         configuration.pingIntervalSeconds = pingIntervalSeconds
         try await buildGateway(configuration, logger: logger, stats: stats).run()

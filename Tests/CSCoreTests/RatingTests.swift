@@ -141,6 +141,18 @@ struct RatingTests {
             + "\"'=HYPERLINK(\"\"x\"\"), and\nmore\",alice,Alice,bob alice,billing,v_ann,\"'-Ann, \"\"A\"\"\"\r\n")
     }
 
+    /// Spreadsheets that split on `;` (semicolon locales) start a cell after each one: a formula
+    /// there must be neutralised too.
+    @Test func csvNeutralisesFormulasAfterSemicolons() {
+        #expect(RatingCSV.text("fine;=HYPERLINK(\"x\")") == "\"fine;'=HYPERLINK(\"\"x\"\")\"")
+        #expect(RatingCSV.text("a;+1;-2;@SUM(A1);b") == "a;'+1;'-2;'@SUM(A1);b")
+        #expect(RatingCSV.text("=1;=2") == "'=1;'=2")
+        #expect(RatingCSV.text("a;\tb") == "a;'\tb")
+        #expect(RatingCSV.text("a; =1") == "a; =1", "a cell starting with a space is text")
+        #expect(RatingCSV.text("a-b;c=d") == "a-b;c=d", "formula characters inside a cell are harmless")
+        #expect(RatingCSV.text(";;") == ";;")
+    }
+
     @Test func ratingRecordRoundTripsAndRenders() {
         let fields = [
             "score": "5", "comment": "ok", "ratedAt": "10", "updatedAt": "20", "closedAt": "5", "agent": "", "agentName": "",

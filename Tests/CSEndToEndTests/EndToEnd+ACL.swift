@@ -4,8 +4,8 @@ import Foundation
 import Testing
 
 extension EndToEnd {
-    /// Redis runs with the deployment's ACL file (deploy/redis/users.acl, passwords from
-    /// deploy/.env.example). Each role is confined to its keys, channels and commands, and a
+    /// Redis runs with the deployment's ACL users (deploy/redis/users.acl.template, rendered by
+    /// render-acl.sh with random passwords: the processes refuse the example ones). Each role is confined to its keys, channels and commands, and a
     /// gateway, a dispatcher, a notifier and cs-admin, each as its own user, carry a chat and a
     /// notification, and a rating; after a Redis restart (AOF) the conversation is still there.
     @Test("Redis ACL users confine each role, and the system works under them")

@@ -7,7 +7,7 @@ import Testing
 extension EndToEnd {
     /// The gateway's `cs_connections` gauge (open WebSockets), from its `/metrics`.
     static func openConnections(_ gateway: GatewayHandle) async throws -> Int? {
-        let response = try await gateway.http.get("/metrics", timeout: .seconds(5))
+        let response = try await gateway.monitoring.get("/metrics", timeout: .seconds(5))
         for line in response.bodyText.split(separator: "\n") where line.hasPrefix("cs_connections") {
             if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { return Int(value) }
         }

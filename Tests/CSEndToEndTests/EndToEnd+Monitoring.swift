@@ -6,7 +6,7 @@ import Testing
 /// Heartbeats in Redis, `/metrics` and health endpoints, and `cs-admin status`
 /// (docs/operations.md, "Monitoring").
 extension EndToEnd {
-    @Test("monitoring: heartbeat hashes, /metrics on every process, /readyz, cs-admin status")
+    @Test("monitoring: heartbeat hashes, /metrics on every process's monitoring port, /readyz, cs-admin status")
     func monitoring() async throws {
         let metricsPort = try FreePort.next()
         try await Self.withSystem(
@@ -40,8 +40,11 @@ extension EndToEnd {
             let listed = try await cluster.redisCommand(["ZRANGE", "cs:{ops}:procs", "0", "-1"])
             #expect(Set(listed).isSuperset(of: [gateway.id, "d-1", "n-1"]), "\(listed)")
 
-            // Prometheus text on the gateway's port and on the dispatcher's --metrics-port.
-            let gatewayMetrics = try await gateway.http.get("/metrics")
+            // Prometheus text on the gateway's and the dispatcher's --metrics-port, never on the
+            // gateway's public port (reachable through the balancer).
+            #expect(try await gateway.http.get("/metrics").status == 404, "/metrics must not be served on the public port")
+            #expect(try await gateway.monitoring.get("/readyz").status == 200)
+            let gatewayMetrics = try await gateway.monitoring.get("/metrics")
             #expect(gatewayMetrics.status == 200, "\(gatewayMetrics.status)")
             for name in [#"cs_messages_in_total{role="gateway"}"#, #"cs_connections{role="gateway"} 2"#, "cs_delivery_latency_seconds_bucket"] {
                 #expect(gatewayMetrics.bodyText.contains(name), "gateway /metrics lacks \(name):\n\(gatewayMetrics.bodyText.prefix(2000))")

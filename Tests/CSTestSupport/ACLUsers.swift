@@ -2,8 +2,8 @@ import CSRedis
 import Foundation
 import Logging
 
-/// The Redis ACL users of the deployment (`deploy/redis/users.acl`) and their passwords (the
-/// example values in `deploy/.env.example`, whose SHA-256 hashes the ACL file holds).
+/// The Redis ACL users of the deployment (`deploy/redis/users.acl.template`, rendered with random
+/// passwords the way `deploy/redis/render-acl.sh` renders an operator's own file).
 ///
 /// The server loads a copy of the file with one more user, the test's own superuser, only to read
 /// `ACL LOG` (every refusal Redis recorded, also those inside scripts and pipelines that the
@@ -18,34 +18,40 @@ import Logging
 public struct ACLUsers: Sendable {
     public enum Role: String, Sendable, CaseIterable {
         case gateway, dispatcher, notifier, admin
-        /// The variable of `deploy/.env.example` holding the role's password.
+        /// The variable of `deploy/.env.example` (and of render-acl.sh) holding the role's password.
         public var passwordVariable: String { "CS_REDIS_PASSWORD_" + rawValue.uppercased() }
     }
 
-    /// The ACL file the server loads: `deploy/redis/users.acl` plus the check user.
+    /// The ACL file the server loads: the rendered template plus the check user.
     public let aclFile: URL
     /// Password of each role.
     public let passwords: [Role: String]
     static let checkUser = "cs-test-check"
     let checkPassword: String
 
-    /// A copy of `deploy/redis/users.acl` (with the check user) and the passwords of `deploy/.env.example`.
+    /// `deploy/redis/users.acl.template` rendered by `deploy/redis/render-acl.sh` with fresh
+    /// random passwords (the processes refuse the example ones of `deploy/.env.example`), plus
+    /// the check user.
     public static func deployment() throws -> ACLUsers {
         let deploy = BuildProducts.packageRoot.appendingPathComponent("deploy")
-        let env = try String(contentsOf: deploy.appendingPathComponent(".env.example"), encoding: .utf8)
-        var values: [String: String] = [:]
-        for line in env.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<equals]).trimmingCharacters(in: .whitespaces)] = String(line[line.index(after: equals)...])
-        }
         var passwords: [Role: String] = [:]
+        var environment = ProcessInfo.processInfo.environment
         for role in Role.allCases {
-            guard let password = values[role.passwordVariable], !password.isEmpty else {
-                throw ACLUsersError(message: "deploy/.env.example has no \(role.passwordVariable)")
-            }
+            let password = "test-" + role.rawValue + "-" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
             passwords[role] = password
+            environment[role.passwordVariable] = password
         }
-        var text = try String(contentsOf: deploy.appendingPathComponent("redis/users.acl"), encoding: .utf8)
+        let render = Process()
+        render.executableURL = deploy.appendingPathComponent("redis/render-acl.sh")
+        render.environment = environment
+        let output = Pipe()
+        render.standardOutput = output
+        try render.run()
+        let rendered = output.fileHandleForReading.readDataToEndOfFile()
+        render.waitUntilExit()
+        guard render.terminationStatus == 0, var text = String(data: rendered, encoding: .utf8) else {
+            throw ACLUsersError(message: "deploy/redis/render-acl.sh failed with status \(render.terminationStatus)")
+        }
         if !text.hasSuffix("\n") { text += "\n" }
         let checkPassword = UUID().uuidString
         text += "user \(checkUser) on >\(checkPassword) ~* &* +@all\n"

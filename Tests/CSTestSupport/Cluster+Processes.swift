@@ -12,6 +12,7 @@ extension Cluster {
         let rateLimit = given.contains("--rate-limit-frames-per-second") ? [] : ["--rate-limit-frames-per-second", "0"]
         for attempt in 1...3 {
             let port = try FreePort.next()
+            let metricsPort = try FreePort.next()
             let name = attempt == 1 ? "gateway-\(id)" : "gateway-\(id)-attempt\(attempt)"
             let process = try launcher.launch(
                 "cs-gateway",
@@ -24,9 +25,11 @@ extension Cluster {
                     "--jwt-secret", jwtSecret ?? configuration.jwtSecret,
                     "--partitions", String(configuration.partitions),
                     "--log-level", configuration.logLevel,
+                    "--metrics-port", String(metricsPort),
                 ] + rateLimit + given
             )
-            let handle = GatewayHandle(id: id, port: port, process: process)
+            var handle = GatewayHandle(id: id, port: port, process: process)
+            handle.metricsPort = metricsPort
             lock.withLock { _gateways.append(handle) }
             do {
                 try await waitUntilReady(handle, timeout: configuration.readyTimeout)

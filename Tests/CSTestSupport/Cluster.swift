@@ -8,8 +8,12 @@ public struct GatewayHandle: Sendable {
     public let id: String
     public let port: Int
     public let process: ManagedProcess
+    /// The gateway's `--metrics-port` (`/metrics` is not on the public port).
+    public var metricsPort: Int = 0
 
     public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    /// `/metrics`, `/healthz` and `/readyz` on the monitoring port.
+    public var monitoring: GatewayHTTP { GatewayHTTP(baseURL: URL(string: "http://127.0.0.1:\(metricsPort)")!) }
     public var webSocketURL: String { "ws://127.0.0.1:\(port)/v1/ws" }
     public var http: GatewayHTTP { GatewayHTTP(baseURL: baseURL) }
 }

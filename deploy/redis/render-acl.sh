@@ -6,7 +6,8 @@
 # Passwords come from CS_REDIS_PASSWORD_GATEWAY, _DISPATCHER, _NOTIFIER and _ADMIN: from the
 # environment, else from ENV_FILE (KEY=VALUE lines, e.g. deploy/.env). Only their SHA-256 goes
 # into the output (`#<hex>`), never the clear text. Passwords must be 16-128 characters of
-# [A-Za-z0-9._~-] so that they can be used in redis:// URLs as they are.
+# [A-Za-z0-9._~-] so that they can be used in redis:// URLs as they are. Example values (with
+# change-me, as in deploy/.env.example) are rendered with a warning: the processes refuse them.
 # CS_ACL_TEMPLATE overrides the template path.
 set -euo pipefail
 
@@ -36,6 +37,11 @@ for role in gateway dispatcher notifier admin; do
     if ! [[ "$password" =~ ^[A-Za-z0-9._~-]{16,128}$ ]]; then
         echo "render-acl: $var must be 16-128 characters of [A-Za-z0-9._~-]" >&2
         exit 1
+    fi
+    if [[ "${password,,}" == *change-me* ]]; then
+        # Still rendered (deploy/redis/users.acl is the rendering of the examples), but the
+        # processes refuse these passwords: a Redis loading this file serves nobody.
+        echo "render-acl: warning: $var is an example value (change-me); the processes refuse it" >&2
     fi
     hash="$(printf '%s' "$password" | sha256sum | cut -d' ' -f1)"
     script+="s/<password:${role}>/#${hash}/g;"

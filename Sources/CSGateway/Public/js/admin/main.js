@@ -5,7 +5,7 @@ import { createApi, wsURL } from '../lib/api.js';
 import { $ } from '../lib/dom.js';
 import { NotificationList } from '../lib/notifications.js';
 import { ChatSocket, newFrameId } from '../lib/socket.js';
-import { bindSignInForm, signOut, storedSignIn } from '../lib/staff-auth.js';
+import { bindSignInForm, keepFresh, signOut, storedSignIn } from '../lib/staff-auth.js';
 import { toast } from '../lib/toasts.js';
 import { setupAgents } from './agents.js';
 import { setupBroadcast } from './broadcast.js';
@@ -44,6 +44,8 @@ function start() {
     },
   });
   socket.start();
+  // Renew the hour-long token before it ends; a refused renewal (account removed) signs out.
+  keepFresh(api, () => auth, (answer) => { auth = answer; }, () => { socket?.stop(); signOut(); location.reload(); });
   startLivePolling(api);
   setupCsat(api);
   setupBroadcast(api);

@@ -6,7 +6,7 @@ import { beep, unlockAudio } from '../lib/beep.js';
 import { $, replace } from '../lib/dom.js';
 import { NotificationList } from '../lib/notifications.js';
 import { ChatSocket } from '../lib/socket.js';
-import { bindSignInForm, signOut, storedSignIn } from '../lib/staff-auth.js';
+import { bindSignInForm, keepFresh, signOut, storedSignIn } from '../lib/staff-auth.js';
 import { toast } from '../lib/toasts.js';
 import { bindActions } from './actions.js';
 import { CannedPicker } from './canned.js';
@@ -18,6 +18,7 @@ let auth = storedSignIn();
 const api = createApi(base, () => auth?.token);
 
 let socket = null;
+let stopRenewing = null;
 let store = null;
 let selectedId = null;
 let typingTimer = null;
@@ -48,11 +49,15 @@ function start() {
     },
   });
   socket.start();
+  // The WebSocket reads auth.token at each (re)connect, so it picks the renewed token up.
+  stopRenewing = keepFresh(api, () => auth, (answer) => { auth = answer; },
+    () => logout('Your session has ended; sign in again.'));
   api.get('/v1/canned-responses').then((responses) => canned.setResponses(responses), () => {});
   document.body.addEventListener('click', unlockAudio, { once: true });
 }
 
 function logout(message) {
+  stopRenewing?.();
   socket?.stop();
   signOut();
   sessionStorage.removeItem('cs-presence');

@@ -15,7 +15,7 @@ public struct LoginFailures: Sendable {
     /// Seconds `agentID` must wait before signing in again, or nil.
     public func retryAfterSeconds(_ agentID: String) async throws -> Int? {
         let key = RedisArgument(RedisKeys.loginFailures(agentID))
-        let replies = try await redis.pipeline([["GET", key], ["PTTL", key]])
+        let replies = try await redis.pipeline([["GET", key], ["PTTL", key]]).checked()
         return lockout.retryAfterSeconds(failures: replies[0].int, remainingMilliseconds: replies[1].int)
     }
 
@@ -23,7 +23,7 @@ public struct LoginFailures: Sendable {
     /// keeps that expiry).
     public func recordFailure(_ agentID: String) async throws {
         let key = RedisArgument(RedisKeys.loginFailures(agentID))
-        _ = try await redis.pipeline([["SET", key, "0", "PX", .init(lockout.windowMilliseconds), "NX"], ["INCR", key]])
+        try await redis.pipeline([["SET", key, "0", "PX", .init(lockout.windowMilliseconds), "NX"], ["INCR", key]]).checked()
     }
 
     /// Forgets the failures after a successful sign-in.

@@ -61,10 +61,13 @@ public struct GatewayConfiguration: Sendable {
     /// counted in Redis); then its sign-ins get 429 until the window ends.
     public var loginFailureLimit: Int = 10
     public var loginFailureWindow: Duration = .seconds(900)
-    /// Password hashes (sign-in checks, new passwords) running or waiting at once; more get 503
-    /// `unavailable` with `Retry-After` instead of queueing without bound (each one is tens of
-    /// milliseconds of CPU and 16 MiB of memory).
-    public var passwordHashingLimit: Int = 32
+    /// Password hashes (sign-in checks, new passwords) running or waiting at once (`PasswordWork`);
+    /// more get 503 `unavailable` with `Retry-After`. The hashing itself runs on
+    /// NIO's blocking pool (a thread per core), which bounds its CPU and scrypt memory; this bounds
+    /// the line in front of it. Large enough for a shift start (hundreds of agents signing in
+    /// within a second queue for a few seconds), small enough that a flood past it is refused at
+    /// once instead of waiting minutes. 32 refused 200 agents signing in together.
+    public var passwordHashingLimit: Int = 1_000
     /// An HTTP connection must send a complete request head within this time of opening, or of
     /// its previous response, else it is closed (slow or idle clients holding connections).
     public var httpHeaderTimeout: Duration = .seconds(10)

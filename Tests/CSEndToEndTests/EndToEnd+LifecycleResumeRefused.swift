@@ -13,12 +13,7 @@ extension EndToEnd {
     func lifecycleRefusedResumeReleasesLiveEntries() async throws {
         try await Self.withLifecycleSystem { cluster, scope in
             let gateway = cluster.gateways[0]
-            try await cluster.addAgent(id: "ada", name: "Ada", password: Self.agentPassword, max: 2)
-            try await cluster.addAgent(id: "bob", name: "Bob", password: Self.agentPassword, max: 2)
-            let ada = try await Self.connectStaff(scope, gateway, id: "ada")
-            let customer = try await Self.connectCustomer(scope, gateway, name: "Ann")
-            let (conversationID, event) = try await Self.openConversation(customer, messageID: "c-1")
-            try #require(event["agent"]?["id"]?.stringValue == "ada", "\(event)")
+            let (ada, customer, conversationID) = try await Self.conversationHeldByAda(cluster, scope, gateway)
 
             let session = try await gateway.http.agentLogin(agentID: "bob", password: Self.agentPassword)
             let bob = try await scope.connect(

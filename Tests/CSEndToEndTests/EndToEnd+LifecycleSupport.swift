@@ -48,6 +48,20 @@ extension EndToEnd {
         return Agent(client: client, session: session, hello: hello)
     }
 
+    /// Agents Ada and Bob (capacity 2 each), Ada connected, customer Ann with a conversation Ada
+    /// holds: the start of the tests where a conversation changes hands. Bob is not connected.
+    static func conversationHeldByAda(
+        _ cluster: Cluster, _ scope: ChatClientScope, _ gateway: GatewayHandle
+    ) async throws -> (ada: Agent, customer: Customer, conversationID: String) {
+        try await cluster.addAgent(id: "ada", name: "Ada", password: agentPassword, max: 2)
+        try await cluster.addAgent(id: "bob", name: "Bob", password: agentPassword, max: 2)
+        let ada = try await connectStaff(scope, gateway, id: "ada")
+        let customer = try await connectCustomer(scope, gateway, name: "Ann")
+        let (conversationID, event) = try await openConversation(customer, messageID: "c-1")
+        try #require(event["agent"]?["id"]?.stringValue == "ada", "\(event)")
+        return (ada, customer, conversationID)
+    }
+
     /// The customer's first message: sends it, waits for its `ack` and for the first routing
     /// event (`conversation.queued` or `conversation.assigned`); returns the conversation id and
     /// that event. Nothing is consumed.

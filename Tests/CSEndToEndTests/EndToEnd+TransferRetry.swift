@@ -16,12 +16,7 @@ extension EndToEnd {
     func transferRetriedAfterFailure() async throws {
         try await Self.withLifecycleSystem { cluster, scope in
             let gateway = cluster.gateways[0]
-            try await cluster.addAgent(id: "ada", name: "Ada", password: Self.agentPassword, max: 2)
-            try await cluster.addAgent(id: "bob", name: "Bob", password: Self.agentPassword, max: 2)
-            let ada = try await Self.connectStaff(scope, gateway, id: "ada")
-            let customer = try await Self.connectCustomer(scope, gateway, name: "Ann")
-            let (conversationID, event) = try await Self.openConversation(customer, messageID: "c-1")
-            try #require(event["agent"]?["id"]?.stringValue == "ada", "\(event)")
+            let (ada, customer, conversationID) = try await Self.conversationHeldByAda(cluster, scope, gateway)
             let bob = try await Self.connectStaff(scope, gateway, id: "bob")
 
             let redis = RedisClient(configuration: try RedisConfiguration(url: cluster.redisURL), logger: Logger(label: "transfer-retry"))

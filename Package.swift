@@ -101,6 +101,8 @@ let package = Package(
             name: "CSDispatcher",
             dependencies: [
                 "CSCore", "CSRedis", "CSServer", "CSMonitoring",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

@@ -11,16 +11,23 @@ public struct Dispatcher: Service {
     let configuration: DispatcherConfiguration
     let redis: RedisClient
     let routing: RoutingClient
+    /// The loop of `redis`, where the partition workers run (no thread hop per Redis reply).
+    let executor: EventLoopTaskExecutor
     let logger: Logger
 
-    init(configuration: DispatcherConfiguration, redis: RedisClient, routing: RoutingClient, logger: Logger) {
+    init(configuration: DispatcherConfiguration, redis: RedisClient, routing: RoutingClient, executor: EventLoopTaskExecutor, logger: Logger) {
         self.configuration = configuration
         self.redis = redis
         self.routing = routing
+        self.executor = executor
         self.logger = logger
     }
 
     public func run() async throws {
+        try await withTaskExecutorPreference(executor) { try await runOnExecutor() }
+    }
+
+    private func runOnExecutor() async throws {
         var leases: [Int: PartitionLease] = [:]
         try await withThrowingDiscardingTaskGroup { group in
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -29,7 +36,8 @@ public struct Dispatcher: Service {
                         var workerLogger = logger
                         workerLogger[metadataKey: "partition"] = "\(lease.partition)"
                         let worker = PartitionWorker(
-                            lease: lease, configuration: configuration, redis: redis, routing: routing, logger: workerLogger)
+                            lease: lease, configuration: configuration, redis: redis, routing: routing, eventLoop: executor.eventLoop,
+                            logger: workerLogger)
                         group.addTask { await worker.run() }
                     }
                 } catch {

@@ -2,6 +2,7 @@ import CSCore
 import CSRedis
 import CSServer
 import Logging
+import NIOCore
 
 /// Consumes one inbound partition while this dispatcher holds its lease.
 ///
@@ -12,6 +13,8 @@ struct PartitionWorker {
     let configuration: DispatcherConfiguration
     let redis: RedisClient
     let routing: RoutingClient
+    /// The dispatcher's loop: the reader's replies arrive where the worker runs.
+    let eventLoop: any EventLoop
     let logger: Logger
     /// Skills agents were seen with (`resolveSkill`).
     let agentSkills = KnownAgentSkills()
@@ -24,7 +27,7 @@ struct PartitionWorker {
         var readerConfiguration = configuration.redis
         readerConfiguration.clientName = "\(configuration.dispatcherID)-p\(lease.partition)"
         readerConfiguration.commandTimeout = .milliseconds(configuration.blockMilliseconds) + configuration.redis.commandTimeout
-        let reader = RedisClient(configuration: readerConfiguration, logger: logger)
+        let reader = RedisClient(configuration: readerConfiguration, eventLoopGroup: eventLoop, logger: logger)
         let store = ConversationStore(redis: redis, configuration: configuration, fence: lease.token)
         var backoff = Duration.milliseconds(100)
         var recovering = true

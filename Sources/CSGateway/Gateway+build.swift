@@ -4,6 +4,7 @@ import CSRedis
 import CSServer
 import Hummingbird
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// Composes a gateway process: HTTP + WebSocket server, pub/sub delivery, subscriptions,
@@ -18,6 +19,9 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     redisConfiguration.clientName = redisConfiguration.clientName ?? "\(configuration.gatewayID)"
     let redis = RedisClient(configuration: redisConfiguration, logger: logger)
     redis.register(GatewayFunctions.libraries)
+    // The chat hot path's connections, one per event loop of the server (`RedisLanes`).
+    let lanes = RedisLanes(configuration: redisConfiguration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    for lane in lanes.all { lane.register(GatewayFunctions.libraries) }
     var subscriberConfiguration = configuration.redis
     subscriberConfiguration.clientName = "\(configuration.gatewayID)-sub"
     let subscriber = RedisSubscriber(configuration: subscriberConfiguration, logger: logger)
@@ -28,7 +32,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     let presence = PresenceHeartbeat(routing: routing, registry: registry, ttlMilliseconds: configuration.presenceTTLMilliseconds, logger: logger)
     let context = GatewayContext(
         configuration: configuration, redis: redis, registry: registry, subscriptions: subscriptions, presence: presence,
-        inbound: InboundPublisher(redis: redis, partitioner: Partitioner(count: configuration.partitions)),
+        inbound: InboundPublisher(lanes: lanes, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
         passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger,
         stats: stats, drain: DrainState(), connectionLimiter: GatewayConnectionLimiter(configuration), sessionPool: SessionPool()

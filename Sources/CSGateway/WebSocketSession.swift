@@ -134,7 +134,7 @@ struct WebSocketSession: Sendable {
     /// Appends the entry to its partition's inbound stream, then acks.
     func accept(_ entry: InboundEntry, replyID: String?, _ connection: LocalConnection) async {
         do {
-            answer(.success(try await gateway.inbound.append(entry)), for: entry, replyID: replyID, connection)
+            answer(.success(try await gateway.inbound.append(entry, thread: connection.thread)), for: entry, replyID: replyID, connection)
         } catch {
             answer(.failure(error), for: entry, replyID: replyID, connection)
         }

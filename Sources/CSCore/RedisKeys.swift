@@ -27,6 +27,11 @@ public enum RedisKeys {
 
     /// The customer's open conversation id (string).
     public static func customerConversation(_ customerID: String) -> String { "cs:{u:\(customerID)}:conv" }
+    /// The inbound entry whose message opened a conversation, by its client message id: a retry
+    /// of that message after the conversation closed opens nothing new (`PartitionWorker`).
+    public static func openingMessage(customerID: String, clientMessageID: String) -> String {
+        "cs:{u:\(customerID)}:opened:\(clientMessageID)"
+    }
 
     // MARK: Agents and routing: tag {agents}
 
@@ -78,11 +83,6 @@ public enum RedisKeys {
 
     /// Frames for every connection of a user.
     public static func userChannel(_ userID: String) -> String { "cs:u:\(userID)" }
-    /// Accepted-message record for idempotent sends: the inbound entry id a client message id got.
-    public static func acceptedMessage(partition n: Int, userID: String, clientMessageID: String) -> String {
-        "cs:{p\(n)}:ack:\(userID):\(clientMessageID)"
-    }
-
     /// Frames for one connection on a gateway: payload `<connectionId> <frame>`.
     public static func gatewayChannel(_ gatewayID: String) -> String { "cs:g:\(gatewayID)" }
 

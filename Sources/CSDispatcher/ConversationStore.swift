@@ -95,7 +95,7 @@ final class ConversationStore {
                 .init(dedupID), .init(frame.prefix), .init(frame.suffix), .init(configuration.historyMaxLength),
                 .init(configuration.dedupTTLSeconds), .init(recipients.map(RedisKeys.userChannel).joined(separator: " ")),
                 .init(alternative?.suffix ?? ""), .init(alternative?.recipients.map(RedisKeys.userChannel).joined(separator: " ") ?? ""),
-                .init(fence),
+                .init(fence), .init(nowMilliseconds()),
             ]
         )
     }
@@ -106,6 +106,11 @@ final class ConversationStore {
             throw RedisError(code: .protocolError, message: "unexpected append reply")
         }
         return (isNew == 1, seq)
+    }
+
+    /// Whether the conversation committed an entry under `dedupID` (its dedup table).
+    func hasCommitted(dedupID: String, in conversationID: String) async throws -> Bool {
+        try await !redis.send("HGET", .init(RedisKeys.conversationDedup(conversationID)), .init(dedupID)).isNull
     }
 
     /// The last `count` committed frames, oldest first.

@@ -42,8 +42,10 @@ extension PartitionWorker {
         }
         switch decision {
         case .reject(let error):
+            if try await isCommittedRetry(entry, entryID: entryID, conversation: conversation, store: store) { break }
             try await reply(error, to: entry)
         case .open(let requested):
+            if try await isCommittedRetry(entry, entryID: entryID, conversation: conversation, store: store) { break }
             // Invented skills do not get queues of their own (issue 21): see `SkillPolicy`.
             let skill = try await resolveSkill(requested)
             let customer = Participant(id: entry.userID, role: .customer, name: entry.userName)
@@ -81,7 +83,7 @@ extension PartitionWorker {
         case .releaseStaleAssignment(let conversationID, let agentID):
             try await routing.release(conversationID: conversationID, expectedAgent: agentID)
         case .transfer(var state, let toAgent, let toSkill):
-            try await transfer(&state, entry: entry, entryID: entryID, toAgent: toAgent, toSkill: toSkill, store: store, now: now)
+            try await transfer(&state, entry: entry, entryID: retryKey(entry, entryID: entryID), toAgent: toAgent, toSkill: toSkill, store: store, now: now)
         case .markRead(let state, let seq):
             try await markRead(state, entry: entry, seq: seq, store: store)
         case .announceRequeue(var state):
@@ -143,7 +145,7 @@ extension PartitionWorker {
     }
 
     /// A retry of a message (same client message id from the same user) commits nothing new.
-    private func messageDedupID(_ entry: InboundEntry) -> String { "m:" + entry.userID + ":" + entry.clientMessageID }
+    func messageDedupID(_ entry: InboundEntry) -> String { "m:" + entry.userID + ":" + entry.clientMessageID }
 
     private func commitMessage(_ entry: InboundEntry, to state: ConversationState, store: ConversationStore, now: Int) async throws {
         try await store.append(messageFrame(entry, in: state, now: now), to: state, dedupID: messageDedupID(entry), recipients: state.recipients)

@@ -3,27 +3,15 @@ import CSRedis
 import NIOCore
 
 /// Appends accepted client actions to the inbound stream of their partition.
+///
+/// Chat messages go out on the connection of the socket's own event loop (`RedisLanes`), so the
+/// XADD and its reply never leave the socket's thread.
 public struct InboundPublisher: Sendable {
-    let redis: RedisClient
+    let lanes: RedisLanes
     let partitioner: Partitioner
 
-    /// How long a client message id is remembered for retries.
-    public static let acceptanceMemorySeconds = 24 * 3600
-
-    /// KEYS = inbound stream, acceptance key; ARGV = ttlSeconds, field, value, ...
-    static let acceptOnce = RedisScript(
-        "cs_accept_once",
-        """
-        local seen = redis.call('GET', KEYS[2])
-        if seen then return seen end
-        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
-        redis.call('SET', KEYS[2], id, 'EX', ARGV[1])
-        return id
-        """
-    )
-
-    public init(redis: RedisClient, partitioner: Partitioner) {
-        self.redis = redis
+    public init(lanes: RedisLanes, partitioner: Partitioner) {
+        self.lanes = lanes
         self.partitioner = partitioner
     }
 
@@ -31,13 +19,9 @@ public struct InboundPublisher: Sendable {
     ///
     /// - Throws: `ChatError(.forbidden)` for a conversation id that names no customer or another customer,
     ///   `RedisError` when Redis cannot take it (the caller reports `unavailable`).
-    public func append(_ entry: InboundEntry) async throws -> String {
-        let reply: RESPValue
-        switch try command(for: entry) {
-        case .plain(let arguments): reply = try await redis.send(arguments)
-        case .acceptOnce(let keys, let arguments): reply = try await redis.callFunction(Self.acceptOnce, keys: keys, arguments: arguments)
-        }
-        return try Self.entryID(from: reply)
+    public func append(_ entry: InboundEntry, thread: ObjectIdentifier? = nil) async throws -> String {
+        let redis = thread.map(lanes.client(for:)) ?? lanes.fallback
+        return try Self.entryID(from: try await redis.send(try command(for: entry)))
     }
 
     /// `append` without a task, for a caller on an event loop: nil when Redis has no live
@@ -45,21 +29,16 @@ public struct InboundPublisher: Sendable {
     ///
     /// - Throws: `ChatError` as `append` does, before anything is sent.
     func appendNow(_ entry: InboundEntry) throws -> EventLoopFuture<String>? {
-        let sent: EventLoopFuture<RESPValue>?
-        switch try command(for: entry) {
-        case .plain(let arguments): sent = redis.sendNow(arguments)
-        case .acceptOnce(let keys, let arguments): sent = redis.callFunctionNow(Self.acceptOnce, keys: keys, arguments: arguments)
-        }
-        return sent?.flatMapThrowing(Self.entryID(from:))
+        lanes.current.sendNow(try command(for: entry))?.flatMapThrowing(Self.entryID(from:))
     }
 
-    private enum Command {
-        case plain([RedisArgument])
-        case acceptOnce(keys: [RedisArgument], arguments: [RedisArgument])
-    }
-
-    /// The partition's stream and the command that appends `entry` to it.
-    private func command(for entry: InboundEntry) throws -> Command {
+    /// The `XADD` of `entry` to its partition's stream.
+    ///
+    /// A retried client message id is not looked up here: it becomes a second entry, and the
+    /// dispatcher commits it once (the conversation's dedup table; docs/protocol.md, "Retries").
+    /// An acceptance check here cost a script and three more commands per message, and a key per
+    /// message kept for a day.
+    private func command(for entry: InboundEntry) throws -> [RedisArgument] {
         let partition: Int
         if entry.role == .customer {
             // A customer's conversations all carry their id; refuse others before they cost a stream entry.
@@ -77,23 +56,13 @@ public struct InboundPublisher: Sendable {
         }
         let fields = entry.fields
         let stream = RedisArgument(RedisKeys.inbound(partition: partition))
-        var arguments: [RedisArgument] = []
+        var arguments: [RedisArgument] = ["XADD", stream, "*"]
         arguments.reserveCapacity(3 + fields.count * 2)
-        if entry.clientMessageID.isEmpty {
-            arguments.append("XADD")
-            arguments.append(stream)
-            arguments.append("*")
-        } else {
-            arguments.append(.init(Self.acceptanceMemorySeconds))
-        }
         for (name, value) in fields {
             arguments.append(.init(name))
             arguments.append(.init(value))
         }
-        if entry.clientMessageID.isEmpty { return .plain(arguments) }
-        // A retried client message id gets the entry id of its first acceptance, and no new entry.
-        let key = RedisKeys.acceptedMessage(partition: partition, userID: entry.userID, clientMessageID: entry.clientMessageID)
-        return .acceptOnce(keys: [stream, .init(key)], arguments: arguments)
+        return arguments
     }
 
     private static func entryID(from reply: RESPValue) throws -> String {

@@ -44,24 +44,50 @@ public enum ConversationScripts {
     ///
     /// KEYS = meta, log, dedup. ARGV = dedupId ('' = none), prefix, suffix, maxLen, dedupTTLSeconds,
     /// channels (space-separated), altSuffix, altChannels, fence (the writer's partition lease
-    /// token, see `fenceCheck`; '' or 0 = unfenced). The frame is `prefix .. seq .. suffix`;
+    /// token, see `fenceCheck`; '' or 0 = unfenced), nowMs. The frame is `prefix .. seq .. suffix`;
     /// `altChannels` receive `prefix .. seq .. altSuffix` instead (the agent's copy of an assignment
     /// carries history). A dedup id seen before returns `{0, seq}` and changes nothing; otherwise
     /// `{1, seq}`. Log entry ids are `<seq>-0`, so a reader can XRANGE from any seq.
+    ///
+    /// Four commands and one PUBLISH per channel (issue 17; it was six and one per channel): one
+    /// `HMGET` reads the fence, the seq and when the dedup table's expiry was last refreshed;
+    /// `HSETNX` claims the dedup id and tells a duplicate in one step; the log `XADD` runs
+    /// protected, and when it fails the claim is taken back (`HDEL`), so a dedup id never says
+    /// committed without its entry in the log; one `HSET` stores the seq (and a raised fence). The
+    /// dedup table's expiry is refreshed at most once an hour (`dedupAt`), so it lasts at least its
+    /// TTL less an hour after the last entry.
     public static let append = RedisScript(
         "cs_conversation_append",
-        fenceCheck(argument: 9) + """
+        """
+        local meta = redis.call('HMGET', KEYS[1], 'fence', 'seq', 'dedupAt')
+        local fence = tonumber(ARGV[9] or '0') or 0
+        local seen = tonumber(meta[1] or '0')
+        if fence > 0 and fence < seen then return redis.error_reply('FENCED lease token ' .. fence .. ' < ' .. seen) end
+        local seq = tonumber(meta[2] or '0') + 1
+        local now = tonumber(ARGV[10] or '0') or 0
+        local update = {'seq', seq}
         if ARGV[1] ~= '' then
-          local seen = redis.call('HGET', KEYS[3], ARGV[1])
-          if seen then return {0, tonumber(seen)} end
+          if redis.call('HSETNX', KEYS[3], ARGV[1], seq) == 0 then
+            return {0, tonumber(redis.call('HGET', KEYS[3], ARGV[1]))}
+          end
+          if now - tonumber(meta[3] or '0') > 3600000 then
+            redis.call('EXPIRE', KEYS[3], ARGV[5])
+            update[#update + 1] = 'dedupAt'
+            update[#update + 1] = now
+          end
         end
-        local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
         local frame = ARGV[2] .. seq .. ARGV[3]
-        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'f', frame)
-        if ARGV[1] ~= '' then
-          redis.call('HSET', KEYS[3], ARGV[1], seq)
-          redis.call('EXPIRE', KEYS[3], ARGV[5])
+        local added = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], seq .. '-0', 'f', frame)
+        if type(added) == 'table' and added.err then
+          -- Not committed: the dedup id must not say it was (a function is not rolled back).
+          if ARGV[1] ~= '' then redis.call('HDEL', KEYS[3], ARGV[1]) end
+          return added
         end
+        if fence > seen then
+          update[#update + 1] = 'fence'
+          update[#update + 1] = fence
+        end
+        redis.call('HSET', KEYS[1], unpack(update))
         for channel in string.gmatch(ARGV[6], '%S+') do redis.call('PUBLISH', channel, frame) end
         if ARGV[8] ~= '' then
           local alt = ARGV[2] .. seq .. ARGV[7]

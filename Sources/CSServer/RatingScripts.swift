@@ -11,18 +11,20 @@ public enum RatingScripts {
     ///
     /// The stream entry id (`entryMs-entrySeq`) of the last applied rating is stored: an entry at
     /// or before it (the same entry processed again after a crash, or an older one) changes
-    /// nothing and returns `{'dup', …}`. A first rating counts once everywhere (`'new'`); a change
+    /// nothing and returns `{'dup', …}`; so does a retry of the stored rating's frame (the same
+    /// client message id `cid`: gateways append retries as entries of their own). A first rating counts once everywhere (`'new'`); a change
     /// moves the old score out of every distribution and the new one in (`'changed'`). Returns
     /// `{status, ratedAt, score, comment, updatedAt}` as stored afterwards.
     public static let record = RedisScript(
         "cs_rating_record",
         """
         local rec = KEYS[1]
-        local old = redis.call('HMGET', rec, 'score', 'entryMs', 'entrySeq')
+        local old = redis.call('HMGET', rec, 'score', 'entryMs', 'entrySeq', 'cid')
         local ms, sq = tonumber(ARGV[1]), tonumber(ARGV[2])
         if old[1] then
           local oldMs, oldSeq = tonumber(old[2]) or 0, tonumber(old[3]) or 0
-          if ms < oldMs or (ms == oldMs and sq <= oldSeq) then
+          -- A retried frame (same client message id as the rating stored) is a later entry of its own.
+          if ms < oldMs or (ms == oldMs and sq <= oldSeq) or (ARGV[13] ~= '' and old[4] == ARGV[13]) then
             local cur = redis.call('HMGET', rec, 'ratedAt', 'score', 'comment', 'updatedAt')
             return {'dup', cur[1], cur[2], cur[3], cur[4]}
           end

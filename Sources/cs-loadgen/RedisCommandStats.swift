@@ -37,14 +37,14 @@ struct RedisCommandStats: Sendable {
     /// LeaseScripts and the dispatcher's compare-and-delete); in steady-state chat they run only
     /// inside scripts, except the gateway's XADD, which is counted by accepted messages instead.
     static let scriptCommands: Set<String> = [
-        "hget", "hincrby", "xadd", "hset", "expire", "publish", "zremrangebyscore", "zrange", "rpush", "sadd",
+        "hget", "hmget", "hsetnx", "xdel", "hincrby", "xadd", "hset", "expire", "publish", "zremrangebyscore", "zrange", "rpush", "sadd",
         "hexists", "lindex", "lpop", "hdel", "scard", "smembers", "srem", "lrem", "del", "get", "set", "pexpire",
     ]
 
     /// Estimated commands sent by clients (round-trip commands, not those run inside scripts):
-    /// every command that no script calls. The gateway's one command per chat message is the
-    /// `acceptOnce` EVALSHA (counted); plain XADDs of entries without a client message id and
-    /// top-level uses of other script commands are not, so this is a slight underestimate.
+    /// every command that no script calls. The gateway's one command per chat message is a plain
+    /// `XADD`, which scripts also call, so it is not counted here (nor are other top-level uses
+    /// of script commands): a slight underestimate; `total` counts everything.
     func clientSent() -> Int {
         calls.filter { !Self.scriptCommands.contains($0.key) }.values.reduce(0, +)
     }

@@ -53,11 +53,8 @@ struct RedisKeyInjectivityTests {
             add(RedisKeys.rating(id), "rating(\(id))")
             add(RedisKeys.cannedAgent(id), "cannedAgent(\(id))")
             add(RedisKeys.processHeartbeat(id), "processHeartbeat(\(id))")
-            for partition in 0..<2 {
-                for message in ids {
-                    add(RedisKeys.acceptedMessage(partition: partition, userID: id, clientMessageID: message),
-                        "acceptedMessage(\(partition), \(id), \(message))")
-                }
+            for message in ids {
+                add(RedisKeys.openingMessage(customerID: id, clientMessageID: message), "openingMessage(\(id), \(message))")
             }
         }
         for selector in ["all", "agents", "customers"] { add(RedisKeys.notificationInbox(selector), "inbox(\(selector))") }
@@ -132,7 +129,7 @@ struct RedisKeyInjectivityTests {
             #expect(tag(RedisKeys.customerConversation(id)) == Substring("u:" + id))
             #expect(tag(RedisKeys.agent(id)) == "agents")
             #expect(tag(RedisKeys.queue(skill: id)) == "agents")
-            #expect(tag(RedisKeys.acceptedMessage(partition: 3, userID: id, clientMessageID: id)) == "p3")
+            #expect(tag(RedisKeys.openingMessage(customerID: id, clientMessageID: id)) == Substring("u:" + id))
             #expect(tag(RedisKeys.notification(id)) == "notify")
             #expect(tag(RedisKeys.rating(id)) == "ratings")
         }

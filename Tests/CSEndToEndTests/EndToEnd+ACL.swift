@@ -87,12 +87,12 @@ extension EndToEnd {
         try await refused(.gateway, ["FCALL", "cs_conversation_append", "0"])
         try await refused(.gateway, ["FCALL", "cs_lease_acquire", "1", RedisKeys.lease(partition: 0), "gw", "1000"])
         try await refused(.notifier, ["FCALL", "cs_routing_assign", "0"])
-        try await refused(.dispatcher, ["FCALL", "cs_accept_once", "0"])
+        try await refused(.gateway, ["XRANGE", RedisKeys.inbound(partition: 0), "-", "+"])
         try await refused(.gateway, ["DEL", RedisKeys.inbound(partition: 0)])
         try await refused(.gateway, ["XTRIM", RedisKeys.inbound(partition: 0), "MAXLEN", "0"])
         try await refused(.gateway, ["XDEL", RedisKeys.inbound(partition: 0), "0-1"])
         try await allowed(.gateway, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "aclcheck"])
-        try await allowed(.gateway, ["FUNCTION", "LIST", "LIBRARYNAME", "cs_gateway"])
+        try await allowed(.gateway, ["FUNCTION", "LIST", "LIBRARYNAME", "cs_routing"])
     }
 
     static func chatUnderACL(_ users: ACLUsers, redis: RedisServer) async throws {
@@ -107,7 +107,7 @@ extension EndToEnd {
         ) { cluster in
             // The deploy step: the roles may not load their functions, the admin loads them all.
             let loaded = try await cluster.admin(["functions", "load"])
-            #expect(loaded.contains("cs_gateway"), "\(loaded)")
+            #expect(loaded.contains("cs_routing") && loaded.contains("cs_conversation"), "\(loaded)")
             // A repeated --redis-url wins over the cluster's (the last one counts).
             try cluster.startDispatcher(id: "d-1", extraArguments: ["--redis-url", users.url(.dispatcher, port: redis.port)])
             try cluster.startNotifier(id: "n-1", redisURL: users.url(.notifier, port: redis.port))

@@ -141,8 +141,8 @@ extension EndToEnd {
     }
 
     /// One client message id sent 5 times, the last time after a reconnect to another gateway:
-    /// one committed `message`, and all 5 acks carry the same `acceptedId`.
-    @Test("lifecycle: a message id sent 5 times (once after a reconnect) is committed once, same acceptedId")
+    /// one committed `message`, and 5 acks (each with an `acceptedId` of its own since issue 17).
+    @Test("lifecycle: a message id sent 5 times (once after a reconnect) is committed once")
     func lifecycleIdempotentSends() async throws {
         try await Self.withLifecycleSystem(gateways: 2) { cluster, scope in
             let gateway1 = cluster.gateways[0]
@@ -170,8 +170,7 @@ extension EndToEnd {
 
             let acks = (customer.client.received + again.client.received).filter { $0.type == "ack" && $0.string("id") == "c-dup" }
             #expect(acks.count == 5, "acks of c-dup: \(acks)")
-            let accepted = Set(acks.map { $0.string("acceptedId") ?? "" })
-            #expect(accepted.count == 1 && !(accepted.first ?? "").isEmpty, "acceptedIds of the 5 acks: \(acks.map(\.text))")
+            #expect(acks.allSatisfy { !($0.string("acceptedId") ?? "").isEmpty }, "acks of c-dup: \(acks.map(\.text))")
 
             func count(_ client: ChatClient) -> Int {
                 client.received.filter { $0.type == "message" && $0.string("id") == "c-dup" }.count

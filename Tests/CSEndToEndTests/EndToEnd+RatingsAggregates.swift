@@ -47,14 +47,12 @@ extension EndToEnd {
                         let first = try await Self.rate(customer.client, id: "r1-\(index)", conversationID: conversationID, score: score, comment: comment)
                         try #require(first.type == "rating", "\(first)")
                         if index % 5 == 0 {
-                            // A retry of the same frame: acked again with the same id, counted once.
+                            // A retry of the same frame: acked again (an ack of its own), counted once.
                             let frame: JSONValue = ["type": "rate", "id": .string("r1-\(index)"), "conversationId": .string(conversationID), "score": .int(score), "comment": .string(comment)]
                             try await customer.client.send(frame)
-                            let acks = try await customer.client.waitUntil("two acks of r1-\(index)", timeout: .seconds(20)) { view in
-                                let acks = view.log.filter { $0.type == "ack" && $0.string("id") == "r1-\(index)" }
-                                return acks.count == 2 ? acks : nil
+                            _ = try await customer.client.waitUntil("two acks of r1-\(index)", timeout: .seconds(20)) { view in
+                                view.log.filter { $0.type == "ack" && $0.string("id") == "r1-\(index)" }.count == 2 ? true : nil
                             }
-                            try #require(acks[0].string("acceptedId") == acks[1].string("acceptedId"), "\(acks)")
                         }
                         if index % 4 == 0 {
                             score = index * 3 % 5 + 1

@@ -17,7 +17,7 @@ public final class LightWebSocket: @unchecked Sendable, CustomStringConvertible 
     var _closeCode: UInt16?
     var _ended = false
     var _failure: String?
-    var channel: Channel?
+    var channel: (any Channel)?
 
     public var description: String { "LightWebSocket(\(label))" }
 

@@ -11,6 +11,10 @@ import ServiceLifecycle
 /// `<connectionId> <frame>` for one connection (errors found by the dispatcher).
 struct DeliveryService: Service {
     let subscriber: RedisSubscriber
+    /// The subscriber connection's loop. The event stream is consumed there, so a published frame
+    /// goes from the socket read to the connections' outboxes on one thread (before: a wake of a
+    /// cooperative pool thread per frame, on both gateways of every chat message).
+    let executor: EventLoopTaskExecutor
     let registry: ConnectionRegistry
     let gatewayID: String
     let notifications: NotificationService
@@ -18,10 +22,11 @@ struct DeliveryService: Service {
     let logger: Logger
 
     init(
-        subscriber: RedisSubscriber, registry: ConnectionRegistry, gatewayID: String, notifications: NotificationService,
-        views: ConversationViews, logger: Logger
+        subscriber: RedisSubscriber, executor: EventLoopTaskExecutor, registry: ConnectionRegistry, gatewayID: String,
+        notifications: NotificationService, views: ConversationViews, logger: Logger
     ) {
         self.subscriber = subscriber
+        self.executor = executor
         self.views = views
         self.notifications = notifications
         self.registry = registry
@@ -30,6 +35,10 @@ struct DeliveryService: Service {
     }
 
     public func run() async throws {
+        try await withTaskExecutorPreference(executor) { try await deliver() }
+    }
+
+    private func deliver() async throws {
         let userPrefix = RedisKeys.userChannel("")
         let gatewayChannel = RedisKeys.gatewayChannel(gatewayID)
         try await subscriber.subscribe([gatewayChannel, RedisKeys.broadcastChannel])

@@ -24,7 +24,9 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     for lane in lanes.all { lane.register(GatewayFunctions.libraries) }
     var subscriberConfiguration = configuration.redis
     subscriberConfiguration.clientName = "\(configuration.gatewayID)-sub"
-    let subscriber = RedisSubscriber(configuration: subscriberConfiguration, logger: logger)
+    // Deliveries are read on the pub/sub connection's own loop: see `DeliveryService.executor`.
+    let deliveryExecutor = EventLoopTaskExecutor(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+    let subscriber = RedisSubscriber(configuration: subscriberConfiguration, eventLoopGroup: deliveryExecutor.eventLoop, logger: logger)
 
     let registry = ConnectionRegistry()
     let subscriptions = SubscriptionManager(subscriber: subscriber, logger: logger)
@@ -62,7 +64,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
             address: .hostname(configuration.host, port: configuration.port), serverName: configuration.gatewayID,
             backlog: configuration.listenBacklog),
         services: [startup, subscriptions, context.sessionPool, DeliveryService(
-                subscriber: subscriber, registry: registry, gatewayID: configuration.gatewayID,
+                subscriber: subscriber, executor: deliveryExecutor, registry: registry, gatewayID: configuration.gatewayID,
                 notifications: context.notifications, views: context.views, logger: logger), presence,
             HeartbeatService(redis: redis, stats: stats, interval: configuration.heartbeatInterval, logger: logger)],
         onServerRunning: { channel in

@@ -12,7 +12,8 @@
 #
 # Sizes (environment): BENCH_PAIRS (200 chat pairs), BENCH_WINDOW (4 messages outstanding per
 # customer at maximum throughput), BENCH_SECONDS (15 measured per chat run), BENCH_WARMUP (3),
-# BENCH_SWEEP (fractions of the maximum for the latency curve), BENCH_IDLE (50000 idle
+# BENCH_SWEEP (fractions of the maximum for the latency curve), BENCH_FIXED_RATES (500 2000 5000 msg/s:
+# the cost-per-message table, 2 gateways), BENCH_IDLE (50000 idle
 # connections over BENCH_IDLE_GATEWAYS=3 gateways), BENCH_STORM (20000) / BENCH_STORM_BURST (2000)
 # over 2 gateways, BENCH_BROADCAST (50000) over
 # BENCH_BROADCAST_GATEWAYS=3 gateways (the goal says 2, but one process holds at most ~19,900
@@ -40,7 +41,8 @@ STORM="${BENCH_STORM:-20000}"
 STORM_BURST="${BENCH_STORM_BURST:-2000}"
 BROADCAST="${BENCH_BROADCAST:-50000}"
 BROADCAST_GATEWAYS="${BENCH_BROADCAST_GATEWAYS:-3}"
-SCENARIOS="${BENCH_SCENARIOS:-ceiling chat idle storm broadcast}"
+SCENARIOS="${BENCH_SCENARIOS:-ceiling chat fixed idle storm broadcast}"
+FIXED_RATES="${BENCH_FIXED_RATES:-500 2000 5000}"
 RUN_DIR="$BENCH_OUT/run"
 mkdir -p "$BENCH_OUT" "$RUN_DIR"
 
@@ -202,6 +204,18 @@ if [[ " $SCENARIOS " == *" chat "* ]]; then
         RATE="$(python3 -c "print(max(1, round($MAX * $fraction)))")"
         start_system "chat-$fraction" 1 1 0
         loadgen "chat-rate-$fraction" chat --pairs "$PAIRS" --rate "$RATE" --warmup "$WARMUP" --duration "$SECONDS_MEASURED"
+        stop_system
+    done
+fi
+
+# --- 2b. chat at fixed rates: cost per message where deployments run (issue 17) ---------------------
+# Two gateways (the load generator puts customer i on one and agent i on the other, so every message
+# crosses Redis, as in ../shared/peers), one dispatcher; CPU µs, context switches and Redis commands
+# per message for each process.
+if [[ " $SCENARIOS " == *" fixed "* ]]; then
+    for rate in $FIXED_RATES; do
+        start_system "fixed-$rate" 2 1 0
+        loadgen "chat-fixed-$rate" chat --pairs "$PAIRS" --rate "$rate" --warmup "$WARMUP" --duration "$SECONDS_MEASURED"
         stop_system
     done
 fi

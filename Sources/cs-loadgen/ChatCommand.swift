@@ -75,4 +75,6 @@ struct ChatMetrics: Codable, Sendable {
     var redis: RedisCommandsReport?
     /// CPU time per delivered message, by process (µs): efficiency that holds even on a busy machine.
     var cpuMicrosPerMessage: [String: Double] = [:]
+    /// Voluntary context switches (thread wakes) per delivered message, per watched process.
+    var contextSwitchesPerMessage: [String: Double] = [:]
 }

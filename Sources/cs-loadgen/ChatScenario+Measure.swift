@@ -69,6 +69,7 @@ extension ChatScenario {
             undelivered: max(drained.sent - drained.delivered, 0), redis: redisReport)
         if let cpu = result.cpu, delivered > 0 {
             result.chat!.cpuMicrosPerMessage = cpu.coresByProcess.mapValues { rounded($0 * cpu.seconds * 1e6 / Double(delivered)) }
+            result.chat!.contextSwitchesPerMessage = cpu.voluntaryContextSwitches.mapValues { rounded(Double($0) / Double(delivered), 2) }
         }
         if drained.sent != drained.delivered {
             result.notes.append("\(drained.sent - drained.delivered) messages sent but not delivered to the agent within 15 s after the run")

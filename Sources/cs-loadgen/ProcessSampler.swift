@@ -37,6 +37,21 @@ enum ProcessSampler {
         return nil
     }
 
+    /// Voluntary context switches of all the process' threads (`voluntary_ctxt_switches` of each
+    /// `/proc/<pid>/task/<tid>/status`): how often its threads went to sleep waiting for work, so
+    /// per message, how many thread wakes a message costs; nil when the process is gone.
+    static func voluntaryContextSwitches(pid: Int32) -> Int? {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return nil }
+        var total = 0
+        for task in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.hasPrefix("voluntary_ctxt_switches:") {
+                total += Int(line.split(separator: "\t").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
+            }
+        }
+        return total
+    }
+
     /// Busy and total jiffies of the whole machine (`/proc/stat`, first line).
     static func machineTicks() -> (busy: Double, total: Double)? {
         guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
@@ -55,6 +70,7 @@ struct CPUWindow {
     private let processes: [(name: String, pid: Int32)]
     private var startWall: UInt64 = 0
     private var startCPU: [String: Double] = [:]
+    private var startSwitches: [String: Int] = [:]
     private var startMachine: (busy: Double, total: Double)?
 
     init(processes: [(name: String, pid: Int32)]) {
@@ -64,7 +80,10 @@ struct CPUWindow {
     mutating func start() {
         startWall = MonotonicClock.now()
         startCPU = ["cs-loadgen": ProcessSampler.ownCPUSeconds()]
-        for process in processes { startCPU[process.name] = ProcessSampler.cpuSeconds(pid: process.pid) }
+        for process in processes {
+            startCPU[process.name] = ProcessSampler.cpuSeconds(pid: process.pid)
+            startSwitches[process.name] = ProcessSampler.voluntaryContextSwitches(pid: process.pid)
+        }
         startMachine = ProcessSampler.machineTicks()
     }
 
@@ -84,13 +103,18 @@ struct CPUWindow {
             guard let before = startCPU[name], value.isFinite, seconds > 0 else { continue }
             cores[name] = ((value - before) / seconds * 100).rounded() / 100
         }
+        var switches: [String: Int] = [:]
+        for process in processes {
+            guard let before = startSwitches[process.name], let after = ProcessSampler.voluntaryContextSwitches(pid: process.pid) else { continue }
+            switches[process.name] = after - before
+        }
         var busy: Double?
         if let startMachine, let end = ProcessSampler.machineTicks(), end.total > startMachine.total {
             busy = ((end.busy - startMachine.busy) / (end.total - startMachine.total) * 1000).rounded() / 1000
         }
         let machineCores = ProcessInfo.processInfo.activeProcessorCount
         let unattributed = busy.map { max(0, ($0 * Double(machineCores) - cores.values.reduce(0, +)) * 100).rounded() / 100 }
-        return CPUReport(seconds: (seconds * 100).rounded() / 100, coresByProcess: cores, machineBusyFraction: busy,
+        return CPUReport(seconds: (seconds * 100).rounded() / 100, coresByProcess: cores, voluntaryContextSwitches: switches, machineBusyFraction: busy,
                          unattributedCores: unattributed, machineCores: machineCores)
     }
 }
@@ -100,6 +124,8 @@ struct CPUReport: Codable, Sendable {
     var seconds: Double
     /// Cores used (1.0 = one core fully busy) by the load generator and each watched process.
     var coresByProcess: [String: Double]
+    /// Voluntary context switches of each watched process over the window (all its threads).
+    var voluntaryContextSwitches: [String: Int] = [:]
     /// Fraction of all the machine's cores that were busy.
     var machineBusyFraction: Double?
     /// Busy cores not used by the processes above: other work on the machine (and kernel time

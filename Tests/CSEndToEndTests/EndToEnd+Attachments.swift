@@ -134,6 +134,20 @@ extension EndToEnd {
             #expect(unknown.status == 404, "\(unknown)")
             let authorized = try await http.get("/v1/attachments/\(attachmentID)", token: ada.session.token)
             #expect(authorized.status == 403, "a bearer token is not a link: \(authorized)")
+
+            // An upload belongs to its conversation: Ann cannot carry one into her next conversation.
+            let kept = try await Self.upload(http, conversationID: conversationID, bytes: Self.pngBytes, name: "old.png", token: ann.session.token)
+            let keptID = try #require(kept.json?["id"]?.stringValue, "\(kept)")
+            try await ada.client.sendClose(id: "ada-close", conversationID: conversationID)
+            _ = try await Self.awaitFrame(ann.client, "conversation.closed")
+            try await ann.client.sendMessage(id: "ann-again", body: "one more question")
+            let reopened = try await ann.client.waitUntil("her second conversation", timeout: .seconds(20)) { view in
+                view.log.first { ($0.type == "conversation.queued" || $0.type == "conversation.assigned") && $0.string("conversationId") != conversationID }
+            }
+            let secondID = try #require(reopened.string("conversationId"))
+            try await Self.sendAttachment(ann.client, id: "ann-carry", conversationID: secondID, attachment: ["id": .string(keptID)])
+            let carried = try await Self.awaitFrame(ann.client, "error") { $0.string("id") == "ann-carry" }
+            #expect(carried.string("code") == "not_found", "\(carried)")
         }
     }
 }

@@ -1,6 +1,7 @@
 """Attachments in the browser: a customer attaches an image and a PDF in the widget (file
 chooser), sees the upload's progress bar come and go and the image as a thumbnail; the agent
-console shows the image as a loaded thumbnail and the PDF as a download link."""
+console shows the image as a loaded thumbnail and the PDF as a download link; a file the agent
+drops on the conversation reaches the widget as a link."""
 
 import base64
 import os
@@ -76,6 +77,15 @@ class AttachmentTests(unittest.TestCase):
         link = eventually(lambda: next((a for a in self.agent.find_all('#log li.message a.attachment-file') if 'invoice.pdf' in a.text), None),
                           what='PDF link in the console')
         self.assertIn('invoice.pdf (48 B)', link.text)
+
+        # The agent drops a text file on the conversation (a synthetic drop with a real File):
+        # it is uploaded and shows in the widget as a download link.
+        self.agent_driver.execute_script(
+            "const data = new DataTransfer();"
+            "data.items.add(new File(['Tracking number: 42\\n'], 'tracking.txt', { type: 'text/plain' }));"
+            "document.getElementById('conversation-body').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));")
+        eventually(lambda: any('tracking.txt' in a.text for a in widget.find_all('.log li.message a.attachment-file')),
+                   what='dropped file in the widget')
 
         # A file of another type is refused with the server's reason, and nothing is sent.
         self.choose_file(widget, self.write('tool.exe', b'MZ\x90\x00\x03\x00\x00\x00' * 64))

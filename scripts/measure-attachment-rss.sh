@@ -28,18 +28,19 @@ COMMON=(--redis-url "redis://127.0.0.1:$REDIS_PORT" --partitions 2 --log-level w
 "$BIN/cs-dispatcher" "${COMMON[@]}" --dispatcher-id d-rss >"$TMP/dispatcher.log" 2>&1 &
 PIDS+=($!)
 
-start_gateway() { # $1 = max bytes; prints "pid port"
-    local port; port=$(free_port)
-    "$BIN/cs-gateway" "${COMMON[@]}" --port "$port" --gateway-id "gw-rss-$port" --jwt-secret "$SECRET" \
-        --attachments-dir "$TMP/attachments" --attachment-max-bytes "$1" >"$TMP/gateway-$port.log" 2>&1 &
-    local pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-    echo "$pid $port"
+start_gateway() { # $1 = max bytes; sets GW_PID and GW_PORT (in this shell, so cleanup stops it)
+    GW_PORT=$(free_port)
+    "$BIN/cs-gateway" "${COMMON[@]}" --port "$GW_PORT" --gateway-id "gw-rss-$GW_PORT" --jwt-secret "$SECRET" \
+        --attachments-dir "$TMP/attachments" --attachment-max-bytes "$1" >"$TMP/gateway-$GW_PORT.log" 2>&1 &
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+    for _ in $(seq 300); do curl -sf "http://127.0.0.1:$GW_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
 }
 
-read -r PID_A PORT_A < <(start_gateway 10485760)
-read -r PID_C PORT_C < <(start_gateway 209715200)
+start_gateway 10485760
+PID_A=$GW_PID PORT_A=$GW_PORT
+start_gateway 209715200
+PID_C=$GW_PID PORT_C=$GW_PORT
 
 python3 - "$PID_A" "$PORT_A" "$PID_C" "$PORT_C" <<'PY'
 import base64, http.client, json, os, socket, sys, threading, time, urllib.request

@@ -5,6 +5,7 @@ drops on the conversation reaches the widget as a link."""
 
 import base64
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -23,6 +24,8 @@ class AttachmentTests(unittest.TestCase):
     def setUpClass(cls):
         cls.files = tempfile.mkdtemp(prefix='cs-browser-files-')
         cls.store = tempfile.mkdtemp(prefix='cs-browser-attachments-')
+        cls.addClassCleanup(shutil.rmtree, cls.files, ignore_errors=True)
+        cls.addClassCleanup(shutil.rmtree, cls.store, ignore_errors=True)
         cls.cluster = Cluster(gateway_args=['--attachments-dir', cls.store])
         cls.addClassCleanup(cls.cluster.stop)
         cls.cluster.start()

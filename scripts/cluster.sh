@@ -113,7 +113,7 @@ up() {
         local id="gw-$((i + 1))" port="${GW_PORTS[$i]}"
         start "$id" env "$(url gateway "$CS_REDIS_PASSWORD_GATEWAY")" CS_JWT_SECRET="$CS_JWT_SECRET" \
             CS_ADMIN_KEY="$CS_ADMIN_KEY" "$bin/cs-gateway" --host 127.0.0.1 --port "$port" --gateway-id "$id" \
-            --metrics-port "$((9180 + i + 1))" "${common[@]}"
+            --metrics-port "$((9180 + i + 1))" --attachments-dir "$RUN/attachments" "${common[@]}"
         servers+="    server $id 127.0.0.1:$port check"$'\n'
     done
     for i in "${!GW_PORTS[@]}"; do

@@ -125,7 +125,7 @@ start notifier "$LOG_DIR/notifier.log" "$BIN_DIR/cs-notifier" \
     --redis-url "$REDIS_URL" --notifier-id n-local --log-level "$LOG_LEVEL"
 start gateway "$LOG_DIR/gateway.log" "$BIN_DIR/cs-gateway" \
     --redis-url "$REDIS_URL" --host 127.0.0.1 --port "$HTTP_PORT" --gateway-id gw-local \
-    --jwt-secret "$JWT_SECRET" --log-level "$LOG_LEVEL"
+    --jwt-secret "$JWT_SECRET" --log-level "$LOG_LEVEL" --attachments-dir "$RUN_DIR/attachments"
 wait_for "the gateway on $BASE_URL" 60 curl -fsS "$BASE_URL/readyz"
 
 # Demo agent, created once (the Redis data in run/redis persists across runs).

@@ -21,6 +21,8 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable
         case rateLimited = "rate_limited"
         case tooLarge = "too_large"
+        /// An upload whose first bytes are not of an allowed type (docs/api.md, "Attachments").
+        case unsupportedType = "unsupported_type"
         case `internal`
     }
 

@@ -4,6 +4,9 @@ import Foundation
 public enum ClientFrame: Sendable, Equatable {
     /// A chat message. `conversationID` is nil when a customer writes to their open conversation.
     case message(id: String, conversationID: String?, body: String, skill: String?)
+    /// A chat message with an uploaded file (`attachment.id`); the body may be empty. The
+    /// conversation must be named: the upload belongs to it (docs/protocol.md, "Attachments").
+    case attachmentMessage(id: String, conversationID: String, body: String, attachmentID: String)
     /// Close a conversation.
     case close(id: String?, conversationID: String?)
     /// Application-level keep-alive.
@@ -74,6 +77,13 @@ extension ClientFrame {
         var score: Double?
         var comment: String?
         var conversations: [ResumePoint]?
+        /// `{"id": …}`; other keys of the reference (name, type, size) are ignored: the gateway
+        /// takes them from the upload.
+        var attachment: RawAttachment?
+    }
+
+    struct RawAttachment: Decodable, Equatable {
+        var id: String?
     }
 
     /// Decodes and validates one text frame.
@@ -115,6 +125,8 @@ extension ClientFrame {
     static func validate(_ raw: Raw) throws(ChatError) -> ClientFrame {
         guard let type = raw.type else { throw ChatError(.unknownType, "type is missing") }
         switch type {
+        case "message" where raw.attachment != nil:
+            return try validateAttachmentMessage(raw)
         case "message":
             let id = try validID(raw.id, field: "id")
             guard let body = raw.body, !body.isEmpty, body.unicodeScalars.count <= Limits.maxBodyCharacters else {
@@ -182,6 +194,23 @@ extension ClientFrame {
     public static func idOfInvalidFrame(_ bytes: some Collection<UInt8>) -> String? {
         guard let id = (try? JSONDecoder().decode(OnlyID.self, from: Data(bytes)))?.id, Identifier.isValid(id) else { return nil }
         return id
+    }
+
+    private static func validateAttachmentMessage(_ raw: Raw) throws(ChatError) -> ClientFrame {
+        let id = try validID(raw.id, field: "id")
+        let body = raw.body ?? ""
+        guard body.unicodeScalars.count <= Limits.maxBodyCharacters else {
+            throw ChatError(.invalidField, "body must be at most \(Limits.maxBodyCharacters) characters")
+        }
+        guard let conversation = raw.conversationId else {
+            throw ChatError(.invalidField, "conversationId is required with an attachment")
+        }
+        let conversationID = try validID(conversation, field: "conversationId")
+        guard let attachmentID = raw.attachment?.id, AttachmentID.isValid(attachmentID) else {
+            throw ChatError(.invalidField, "attachment.id must be the id of an upload")
+        }
+        if raw.skill != nil { throw ChatError(.invalidField, "skill cannot go with an attachment") }
+        return .attachmentMessage(id: id, conversationID: conversationID, body: body, attachmentID: attachmentID)
     }
 
     private static func optionalID(_ value: String?, field: String, maxLength: Int = Limits.maxIDLength) throws(ChatError) -> String? {

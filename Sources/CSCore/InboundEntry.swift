@@ -47,6 +47,8 @@ public struct InboundEntry: Sendable, Equatable {
     /// Rating score 1-5 and optional comment (`rate` only).
     public var score: Int = 0
     public var comment: String = ""
+    /// The file a message carries (`message` only), as the gateway read it from its upload.
+    public var attachment: AttachmentReference?
 
     public init(
         kind: Kind, userID: String = "", role: ParticipantRole = .customer, userName: String = "",
@@ -87,6 +89,9 @@ public struct InboundEntry: Sendable, Equatable {
         add("em", email)
         if score > 0 { result.append(("sc", String(score))) }
         add("cm", comment)
+        if let attachment {
+            result += [("fi", attachment.id), ("fn", attachment.name), ("ft", attachment.type.mimeType), ("fz", String(attachment.size))]
+        }
         return result
     }
 
@@ -111,8 +116,14 @@ public struct InboundEntry: Sendable, Equatable {
         email = fields["em"] ?? ""
         score = fields["sc"].flatMap(Int.init) ?? 0
         comment = fields["cm"] ?? ""
+        if let id = fields["fi"] {
+            guard let name = fields["fn"], let type = fields["ft"].flatMap(AttachmentType.init(rawValue:)),
+                let size = fields["fz"].flatMap(Int.init)
+            else { return nil }
+            attachment = AttachmentReference(id: id, name: name, type: type, size: size)
+        }
         switch kind {
-        case .message: if userID.isEmpty || clientMessageID.isEmpty || body.isEmpty { return nil }
+        case .message: if userID.isEmpty || clientMessageID.isEmpty || (body.isEmpty && attachment == nil) { return nil }
         case .close: if userID.isEmpty { return nil }
         case .assigned, .requeued: if conversationID.isEmpty || agentID.isEmpty { return nil }
         case .transfer: if userID.isEmpty || conversationID.isEmpty || targetAgent.isEmpty == targetSkill.isEmpty { return nil }

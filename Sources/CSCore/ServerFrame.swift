@@ -78,14 +78,20 @@ public struct CommittedFrame: Sendable, Equatable {
         json.raw("}")
     }
 
-    /// A chat message; `email` is the contact a customer left with an offline message.
+    /// A chat message; `email` is the contact a customer left with an offline message;
+    /// `attachment` the file it carries (docs/protocol.md, "Attachments").
     public static func message(
-        conversationID: String, clientMessageID: String, from: Participant, body: String, timestamp: Int, email: String? = nil
+        conversationID: String, clientMessageID: String, from: Participant, body: String, timestamp: Int, email: String? = nil,
+        attachment: AttachmentReference? = nil
     ) -> CommittedFrame {
         var json = JSONText(capacity: body.utf8.count + 160)
         json.field("id", clientMessageID)
         person(&json, "from", id: from.id, name: from.name, role: from.role.rawValue)
         json.field("body", body)
+        if let attachment {
+            json.key("attachment")
+            json.raw(attachment.json)
+        }
         if let email {
             json.key("contact")
             json.raw("{")

@@ -141,7 +141,7 @@ extension PartitionWorker {
         let from = Participant(id: entry.userID, role: entry.role, name: entry.userName)
         return CommittedFrame.message(
             conversationID: state.id, clientMessageID: entry.clientMessageID, from: from, body: entry.body, timestamp: now,
-            email: entry.email.isEmpty ? nil : entry.email)
+            email: entry.email.isEmpty ? nil : entry.email, attachment: entry.attachment)
     }
 
     /// A retry of a message (same client message id from the same user) commits nothing new.

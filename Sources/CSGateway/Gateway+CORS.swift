@@ -10,7 +10,8 @@ struct WidgetCORSMiddleware: RouterMiddleware {
     let origins: OriginPolicy
 
     /// The parameter names must be those of the GET routes (the router refuses two names at one place).
-    static let widgetPaths = ["/v1/visitor/session", "/v1/offline-messages", "/v1/conversations/:conversationId/messages", "/v1/conversations/:conversationId/rating"]
+    static let widgetPaths = ["/v1/visitor/session", "/v1/offline-messages", "/v1/conversations/:conversationId/messages", "/v1/conversations/:conversationId/rating",
+        "/v1/conversations/:conversationId/attachments", "/v1/conversations/:conversationId/attachments/:attachmentId/link"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path

@@ -128,6 +128,8 @@ extension GatewayContext {
                 case .notFound: .notFound
                 case .unavailable: .serviceUnavailable
                 case .rateLimited: .tooManyRequests
+                case .tooLarge: .contentTooLarge
+                case .unsupportedType: .unsupportedMediaType
                 case .internal: .internalServerError
                 default: .badRequest
                 }

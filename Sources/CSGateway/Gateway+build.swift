@@ -32,12 +32,18 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     let subscriptions = SubscriptionManager(subscriber: subscriber, logger: logger)
     let routing = RoutingClient(redis: redis)
     let presence = PresenceHeartbeat(routing: routing, registry: registry, ttlMilliseconds: configuration.presenceTTLMilliseconds, logger: logger)
+    let attachments: (any AttachmentStore)? = if let directory = configuration.attachmentsDirectory {
+        try await DirectoryAttachmentStore(directory: directory)
+    } else {
+        nil
+    }
     let context = GatewayContext(
         configuration: configuration, redis: redis, registry: registry, subscriptions: subscriptions, presence: presence,
         inbound: InboundPublisher(lanes: lanes, partitioner: Partitioner(count: configuration.partitions)),
         tokens: try await TokenService(secret: configuration.jwtSecret), agents: AgentDirectory(redis: redis),
         passwords: PasswordHasher(), routing: routing, views: ConversationViews(redis: redis, routing: routing), notifications: NotificationService(redis: redis), logger: logger,
-        stats: stats, drain: DrainState(), connectionLimiter: GatewayConnectionLimiter(configuration), sessionPool: SessionPool()
+        stats: stats, drain: DrainState(), connectionLimiter: GatewayConnectionLimiter(configuration), sessionPool: SessionPool(),
+        attachments: attachments
     )
     let router = Router(context: GatewayRequestContext.self)
     context.addWidgetCORS(to: router)
@@ -48,6 +54,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     context.addCannedResponseRoutes(to: router)
     context.addRatingRoutes(to: router)
     context.addAgentRoutes(to: router)
+    context.addAttachmentRoutes(to: router)
     context.addStaticRoutes(to: router)
 
     let startup = StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger)
@@ -66,7 +73,8 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
         services: [startup, subscriptions, context.sessionPool, DeliveryService(
                 subscriber: subscriber, executor: deliveryExecutor, registry: registry, gatewayID: configuration.gatewayID,
                 notifications: context.notifications, views: context.views, logger: logger), presence,
-            HeartbeatService(redis: redis, stats: stats, interval: configuration.heartbeatInterval, logger: logger)],
+            HeartbeatService(redis: redis, stats: stats, interval: configuration.heartbeatInterval, logger: logger)]
+            + (attachments.map { [AttachmentSweep(store: $0, lifetime: configuration.attachmentOrphanLifetime, logger: logger)] } ?? []),
         onServerRunning: { channel in
             logger.notice("gateway listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")", "gateway": "\(configuration.gatewayID)"])
         },

@@ -74,6 +74,18 @@ public struct GatewayConfiguration: Sendable {
     /// Where `/metrics` (and `/healthz`, `/readyz`) are served for Prometheus: a port of its own,
     /// not the public one behind the balancer (docs/operations.md, "Monitoring"); nil: not served.
     public var metricsAddress: (host: String, port: Int)?
+    /// Attachments (docs/operations.md, "Attachments"): the directory uploads are stored in (a
+    /// volume shared by all gateways); nil: attachments are off.
+    public var attachmentsDirectory: String?
+    /// Largest upload in bytes: a larger `Content-Length` gets 413 before the body is read, a
+    /// body that grows past it is cut off with 413.
+    public var attachmentMaxBytes: Int = 10 << 20
+    /// Uploads never sent in a message within this time are deleted (orphans).
+    public var attachmentOrphanLifetime: Duration = .seconds(3_600)
+    /// How long a download link stays valid.
+    public var attachmentLinkLifetime: Duration = .seconds(300)
+    /// Uploads per user per minute (0: no limit); over it: 429 `rate_limited`.
+    public var attachmentUploadsPerMinute: Double = 30
     /// Test only: serve the echo WebSocket `/v1/test/echo` (Gateway+Echo.swift) for conformance tests.
     public var enableTestEcho: Bool = false
 

@@ -40,12 +40,19 @@ final class GatewayContext: Sendable {
     let loginLimiter: AddressRateLimiter
     let sessionLimiter: AddressRateLimiter
     let offlineMessageLimiter: AddressRateLimiter
+    /// Where uploads go (`--attachments-dir`); nil: attachments are off (503 `unavailable`).
+    let attachments: (any AttachmentStore)?
+    /// Signs and checks download links.
+    let attachmentLinks: AttachmentLinks
+    /// Uploads per user per minute (`--attachment-uploads-per-minute`).
+    let attachmentUploadLimiter: AddressRateLimiter
 
     init(
         configuration: GatewayConfiguration, redis: RedisClient, registry: ConnectionRegistry, subscriptions: SubscriptionManager,
         presence: PresenceHeartbeat, inbound: InboundPublisher, tokens: TokenService, agents: AgentDirectory, passwords: PasswordHasher,
         routing: RoutingClient, views: ConversationViews, notifications: NotificationService, logger: Logger, stats: ProcessStats,
-        drain: DrainState, connectionLimiter: GatewayConnectionLimiter, sessionPool: SessionPool
+        drain: DrainState, connectionLimiter: GatewayConnectionLimiter, sessionPool: SessionPool,
+        attachments: (any AttachmentStore)? = nil
     ) {
         self.configuration = configuration
         self.redis = redis
@@ -73,5 +80,9 @@ final class GatewayContext: Sendable {
         loginLimiter = AddressRateLimiter(perMinute: configuration.loginsPerMinute, exempt: exempt)
         sessionLimiter = AddressRateLimiter(perMinute: configuration.sessionsPerMinute, exempt: exempt)
         offlineMessageLimiter = AddressRateLimiter(perMinute: configuration.offlineMessagesPerMinute, exempt: exempt)
+        self.attachments = attachments
+        attachmentLinks = AttachmentLinks(secret: configuration.jwtSecret, lifetime: configuration.attachmentLinkLifetime / .seconds(1))
+        // Keyed by user id, not address: no exemption applies.
+        attachmentUploadLimiter = AddressRateLimiter(perMinute: configuration.attachmentUploadsPerMinute, exempt: [], scope: "by you")
     }
 }

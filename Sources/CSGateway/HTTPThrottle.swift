@@ -19,10 +19,14 @@ struct HTTPThrottle: Error {
 /// worth of requests, refilled evenly. In-process: each gateway counts its own requests.
 final class AddressRateLimiter: Sendable {
     let perMinute: Double
+    /// Whose requests are counted, for the message: "from your address", or "by you" for a
+    /// limiter keyed by user id (attachment uploads).
+    let scope: String
     private let state: Mutex<ConnectionRateLimit>
 
-    init(perMinute: Double, exempt: [String]) {
+    init(perMinute: Double, exempt: [String], scope: String = "from your address") {
         self.perMinute = perMinute
+        self.scope = scope
         state = Mutex(ConnectionRateLimit(
             connectionsPerSecond: perMinute / 60, burst: max(1, Int(perMinute)), exempt: exempt.compactMap(CIDRBlock.init)))
     }
@@ -33,7 +37,7 @@ final class AddressRateLimiter: Sendable {
         guard perMinute > 0, let address else { return }
         guard state.withLock({ $0.admit(address, at: now) }) else {
             throw HTTPThrottle(
-                ChatError(.rateLimited, "too many \(what) from your address; retry later"),
+                ChatError(.rateLimited, "too many \(what) \(scope); retry later"),
                 retryAfterSeconds: Int((60 / perMinute).rounded(.up)))
         }
     }

@@ -83,6 +83,8 @@ struct WebSocketSession: Sendable {
             connection.send(ByteBuffer(string: ServerFrame.pong(id: id)))
         case .message(let id, let conversationID, let body, let skill):
             await accept(messageEntry(conversationID: conversationID, clientMessageID: id, body: body, skill: skill), replyID: id, connection)
+        case .attachmentMessage(let id, let conversationID, let body, let attachmentID):
+            await acceptAttachmentMessage(id: id, conversationID: conversationID, body: body, attachmentID: attachmentID, connection)
         case .close(let id, let conversationID):
             let entry = InboundEntry(
                 kind: .close, userID: participant.id, role: participant.role, userName: participant.name,

@@ -13,6 +13,7 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "Holds client WebSocket connections and publishes what clients send to Redis streams.")
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup var attachments: AttachmentOptions
 
     @Option(help: "Listen address (env CS_HOST).")
     var host: String = environment("CS_HOST") ?? "127.0.0.1"
@@ -166,6 +167,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.metricsAddress = metricsPort.map { (metricsHost, $0) }
         configuration.enableTestEcho = enableTestEcho
         configuration.pingIntervalSeconds = pingIntervalSeconds
+        attachments.apply(to: &configuration)
         try await buildGateway(configuration, logger: logger, stats: stats).run()
     }
 }

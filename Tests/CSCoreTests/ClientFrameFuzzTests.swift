@@ -198,6 +198,9 @@ enum FrameFuzz {
         case .message(let id, let conversationID, let body, let skill):
             json.field("type", "message", first: true); json.field("id", id); optional("conversationId", conversationID)
             json.field("body", body); optional("skill", skill)
+        case .attachmentMessage(let id, let conversationID, let body, let attachmentID):
+            json.field("type", "message", first: true); json.field("id", id); json.field("conversationId", conversationID)
+            json.field("body", body); json.key("attachment"); json.raw("{"); json.field("id", attachmentID, first: true); json.raw("}")
         case .close(let id, let conversationID):
             json.field("type", "close", first: true); optional("id", id); optional("conversationId", conversationID)
         case .ping(let id):

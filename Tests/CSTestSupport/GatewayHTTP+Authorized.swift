@@ -7,6 +7,9 @@ extension GatewayHTTP {
         token.map { ["Authorization": "Bearer \($0)"] } ?? [:]
     }
 
+    /// `Authorization: Bearer <token>` for a hand-made request (nil: none).
+    public static func bearerHeader(_ token: String?) -> [String: String] { bearer(token) }
+
     public func get(_ path: String, token: String?, timeout: Duration = .seconds(30)) async throws -> HTTPResponse {
         try await get(path, headers: Self.bearer(token), timeout: timeout)
     }

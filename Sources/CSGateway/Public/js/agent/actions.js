@@ -1,6 +1,7 @@
 // What an agent does in the open conversation: reply (Enter sends), typing notices, close,
 // transfer (a dialog), and removing a finished conversation from the list.
 
+import { attachControls, uploadFile } from '../lib/attachments.js';
 import { $ } from '../lib/dom.js';
 import { newFrameId } from '../lib/socket.js';
 import { toast } from '../lib/toasts.js';
@@ -30,6 +31,24 @@ export function bindActions({ selected, send, dismiss }) {
     lastTypingSent = Date.now();
     send({ type: 'typing', conversationId });
   });
+
+  // Files: the attach button or a drop on the conversation; uploaded, then sent as a message.
+  const attach = attachControls($('#conversation-body'), async (file) => {
+    const conversationId = selected();
+    if (!conversationId || $('#composer').hidden) return;
+    attach.progress.hidden = false;
+    attach.progress.value = 0;
+    try {
+      const attachment = await uploadFile(conversationId, file, (fraction) => { attach.progress.value = fraction; });
+      send({ type: 'message', id: newFrameId('a'), conversationId, body: '', attachment: { id: attachment.id } });
+    } catch (error) {
+      toast(`${file.name} was not sent: ${error.message}`, { kind: 'error' });
+    } finally {
+      attach.progress.hidden = true;
+    }
+  });
+  $('#composer').prepend(attach.button, attach.input);
+  $('#composer').after(attach.progress);
 
   $('#close').addEventListener('click', () => {
     const conversationId = selected();

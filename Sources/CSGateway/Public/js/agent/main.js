@@ -2,6 +2,7 @@
 // responses, typing, read receipts, transfer and close, notifications, new-conversation alerts.
 
 import { createApi, wsURL } from '../lib/api.js';
+import { configureAttachments } from '../lib/attachments.js';
 import { beep, unlockAudio } from '../lib/beep.js';
 import { $, replace } from '../lib/dom.js';
 import { NotificationList } from '../lib/notifications.js';
@@ -16,6 +17,7 @@ import { insertEntry, markRead, renderHeader, renderList } from './view.js';
 const base = location.origin;
 let auth = storedSignIn();
 const api = createApi(base, () => auth?.token);
+configureAttachments({ base, token: () => auth?.token });
 
 let socket = null;
 let stopRenewing = null;

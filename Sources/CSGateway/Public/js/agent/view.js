@@ -1,5 +1,6 @@
 // Drawing the agent console: the conversation list and the open conversation.
 
+import { attachmentElement } from '../lib/attachments.js';
 import { h, replace } from '../lib/dom.js';
 import { clock, eventText } from '../lib/format.js';
 import { isEvent } from '../lib/timeline.js';
@@ -15,7 +16,7 @@ export function renderList(list, conversations, selectedId, onSelect) {
       h('span', { class: 'item-head' },
         h('span', { class: 'customer' }, c.customer?.name ?? 'Customer'),
         c.unread > 0 ? h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null),
-      h('span', { class: 'snippet' }, last ? last.body.slice(0, 80) : ''),
+      h('span', { class: 'snippet' }, last ? (last.body || (last.attachment ? `File: ${last.attachment.name}` : '')).slice(0, 80) : ''),
       status ? h('span', { class: `state state-${c.status}` }, status) : null);
     return h('li', { class: c.status === 'assigned' ? null : 'inactive' }, button);
   }));
@@ -26,7 +27,8 @@ export function entryLine(entry, me) {
   const mine = entry.from?.id === me.id;
   return h('li', { class: `message ${mine ? 'mine' : 'theirs'}`, dataset: { seq: entry.seq } },
     h('span', { class: 'author' }, mine ? 'You' : entry.from?.name ?? '?'),
-    h('p', { class: 'body' }, entry.body),
+    h('p', { class: 'body', hidden: !entry.body && entry.attachment ? true : null }, entry.body),
+    entry.attachment ? attachmentElement(entry.conversationId, entry.attachment) : null,
     entry.contact ? h('p', { class: 'contact' }, `Left offline by ${entry.contact.name} <${entry.contact.email}>`) : null,
     h('span', { class: 'meta' }, h('time', { datetime: new Date(entry.ts).toISOString() }, clock(entry.ts)),
       mine ? h('span', { class: 'tick', 'aria-label': 'Delivered', title: 'Delivered' }, '✓') : null));

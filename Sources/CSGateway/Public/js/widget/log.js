@@ -1,6 +1,7 @@
 // The widget's message list: committed entries in seq order, messages still being sent below
 // them, read ticks on the customer's own messages.
 
+import { attachmentElement } from '../lib/attachments.js';
 import { h } from '../lib/dom.js';
 import { clock, eventText } from '../lib/format.js';
 import { isEvent } from '../lib/timeline.js';
@@ -67,7 +68,8 @@ function messageLine(entry) {
   const mine = entry.from?.role === 'customer';
   return h('li', { class: mine ? 'message mine' : 'message theirs', dataset: { seq: entry.seq, id: entry.id } },
     mine ? null : h('span', { class: 'author' }, entry.from?.name ?? 'Agent'),
-    h('p', { class: 'body' }, entry.body),
+    h('p', { class: 'body', hidden: !entry.body && entry.attachment ? true : null }, entry.body),
+    entry.attachment ? attachmentElement(entry.conversationId, entry.attachment) : null,
     h('span', { class: 'meta' }, h('time', { datetime: new Date(entry.ts).toISOString() }, clock(entry.ts)),
       mine ? h('span', { class: 'tick', title: 'Delivered', 'aria-label': 'Delivered' }, '✓') : null));
 }

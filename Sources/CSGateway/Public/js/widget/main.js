@@ -1,6 +1,7 @@
 // The customer widget: session, WebSocket, and what each server frame changes on screen.
 
 import { createApi, wsURL } from '../lib/api.js';
+import { attachControls, configureAttachments, uploadFile } from '../lib/attachments.js';
 import { h, replace } from '../lib/dom.js';
 import { waitText } from '../lib/format.js';
 import { NotificationList } from '../lib/notifications.js';
@@ -26,6 +27,7 @@ export function mountWidget({ gateway, title = 'Support' }) {
 class Widget {
   constructor(root, gateway, title) {
     this.view = buildView(root, { gateway, title });
+    this.gateway = gateway;
     this.session = new VisitorSession(createApi(gateway), gateway);
     this.api = createApi(gateway, () => this.session.token);
     this.socket = new ChatSocket({
@@ -57,6 +59,10 @@ class Widget {
     });
     v.input.addEventListener('input', () => this.sendTyping());
     v.endChat.addEventListener('click', () => this.endChat());
+    configureAttachments({ base: this.gateway, token: () => this.session.token });
+    this.attach = attachControls(v.panel, (file) => this.sendFile(file));
+    v.composer.prepend(this.attach.button, this.attach.input);
+    v.composer.after(this.attach.progress);
     window.addEventListener('online', () => this.socket.reconnectNow());
     document.addEventListener('visibilitychange', () => this.markRead());
     if (this.session.token) this.startSession().catch(() => this.showStart());
@@ -230,6 +236,28 @@ class Widget {
     this.socket.send({ type: 'message', id, body });
     this.view.input.value = '';
     if (this.offlineShown) replace(this.view.forms);
+  }
+
+  /** Uploads a file (with progress), then sends it as a message of the open conversation. */
+  async sendFile(file) {
+    const t = this.timeline;
+    if (!t || t.closed) {
+      this.log.note('Write a message first to start the conversation, then attach files.');
+      return;
+    }
+    const progress = this.attach.progress;
+    progress.hidden = false;
+    progress.value = 0;
+    try {
+      const attachment = await uploadFile(t.conversationId, file, (fraction) => { progress.value = fraction; });
+      const id = newFrameId('c');
+      this.log.addPending(id, `File: ${attachment.name}`);
+      this.socket.send({ type: 'message', id, conversationId: t.conversationId, body: '', attachment: { id: attachment.id } });
+    } catch (error) {
+      this.log.note(`${file.name} was not sent: ${error.message}`);
+    } finally {
+      progress.hidden = true;
+    }
   }
 
   sendTyping() {

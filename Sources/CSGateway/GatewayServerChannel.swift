@@ -64,12 +64,15 @@ struct GatewayServerChannel: ServerChildChannel, HTTPChannelHandler {
                 shouldUpgrade: { channel, head in
                     let endpoint = gateway.webSocketEndpoint(for: head, logger: logger)
                     decision.value = endpoint.map(UpgradeDecision.accepted) ?? .refused
+                    // Out before the HTTP decoder goes: the decoder hands the bytes that followed
+                    // the request in the same read (a client's first frames) to the next handler
+                    // as raw bytes, which this HTTP-typed handler must never see (it would trap).
+                    if endpoint != nil { channel.pipeline.syncOperations.removeHandler(headTimeout.value, promise: nil) }
                     return channel.eventLoop.makeSucceededFuture(endpoint == nil ? nil : HTTPHeaders())
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .accepted(let endpoint) = decision.value else { throw UpgradeWithoutEndpoint() }
-                        channel.pipeline.syncOperations.removeHandler(headTimeout.value, promise: nil)
                         return try installWebSocket(endpoint, on: channel, head: head, logger: logger)
                     }
                 }

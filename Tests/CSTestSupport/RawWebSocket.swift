@@ -39,11 +39,13 @@ public enum RawWebSocket {
     /// Connects to `127.0.0.1:port`, upgrades `path` (with `headers`), waits for `hello` (or any
     /// first frame), sends `frames` (raw bytes, each written as is), then reads until the server's
     /// close frame (answered with a close 1000), EOF or `timeout`; or, with `stopAfterFirstFrame`,
-    /// returns after the first frame (closing with 1000).
+    /// returns after the first frame (closing with 1000). `withRequest` goes out in the same write
+    /// as the upgrade request (a client that does not wait for the 101).
     public static func exchange(
         port: Int,
         path: String,
         frames outgoing: [[UInt8]],
+        withRequest early: [UInt8] = [],
         headers: [(String, String)] = [],
         stopAfterFirstFrame: Bool = false,
         timeout: Duration = .seconds(30)
@@ -62,7 +64,7 @@ public enum RawWebSocket {
 
         return try await TimeLimit.run(timeout, "the server to answer raw frames on port \(port)") {
             try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(ByteBuffer(string: request))
+                try await outbound.write(ByteBuffer(bytes: Array(request.utf8) + early))
                 var buffer = ByteBuffer()
                 var status: Int?
                 var frames: [WebSocketProbe.Frame] = []

@@ -5,7 +5,9 @@ import CSRedis
 /// sent as one pipeline (one flush, one round trip) instead of one round trip each.
 ///
 /// Order is kept: commands of one pipeline run in Redis in the order written, and every step that
-/// is not a deferred append flushes the batch first (`ConversationStore.flush(_:)`).
+/// is not a deferred append flushes the batch first (`ConversationStore.flush(_:)`). What is left
+/// at the end of a batch goes out ahead of the next read, in its pipeline (`CarriedAppends`): at
+/// the rates deployments run a batch is a message or two, and this saves it a round trip.
 struct AppendBatch {
     struct Pending {
         let entryID: String

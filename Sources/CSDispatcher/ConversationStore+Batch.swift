@@ -19,20 +19,40 @@ extension ConversationStore {
     func flush(_ batch: inout AppendBatch) async throws {
         let pending = batch.takePending()
         guard !pending.isEmpty else { return }
-        var replies: [RESPValue]
+        let replies: [RESPValue]
         do {
             replies = try await redis.pipeline(pending.map(\.command))
-            // Redis lost its functions (a FUNCTION FLUSH, or it came back without its data): every
-            // append from the first missing one on failed and none of those ran (one pipeline is
-            // never interleaved with other commands), so load the library and resend them.
-            if let first = replies.firstIndex(where: { $0.redisError?.isMissingFunction == true }),
-                try await redis.reloadFunctions(for: ConversationScripts.append) {
-                replies = Array(replies[..<first]) + (try await redis.pipeline(pending[first...].map(\.command)))
-            }
         } catch {
             throw AppendBatch.Failure(entryID: pending[0].entryID, underlying: error)
         }
-        let now = nowMilliseconds()
+        try await record(pending, replies: replies, into: &batch)
+    }
+
+    /// Reads the replies of `pending` appends, sent in one pipeline in order (by `flush`, or ahead
+    /// of a read, `PartitionWorker`): moves their entries to `batch.committed` up to the first that
+    /// failed.
+    ///
+    /// `committedAt` (ms) is when they were sent, for the commit latency: a read that carried them
+    /// may block long after they ran.
+    ///
+    /// - Throws: `AppendBatch.Failure` for the first append that failed.
+    func record(
+        _ pending: [AppendBatch.Pending], replies: [RESPValue], into batch: inout AppendBatch, committedAt: Int? = nil
+    ) async throws {
+        var replies = replies
+        // Redis lost its functions (a FUNCTION FLUSH, or it came back without its data): every
+        // append from the first missing one on failed and none of those ran (one pipeline is
+        // never interleaved with other commands), so load the library and resend them.
+        if let first = replies.firstIndex(where: { $0.redisError?.isMissingFunction == true }) {
+            do {
+                if try await redis.reloadFunctions(for: ConversationScripts.append) {
+                    replies = Array(replies[..<first]) + (try await redis.pipeline(pending[first...].map(\.command)))
+                }
+            } catch {
+                throw AppendBatch.Failure(entryID: pending[first].entryID, underlying: error)
+            }
+        }
+        let now = committedAt ?? nowMilliseconds()
         for (item, reply) in zip(pending, replies) {
             do {
                 if try Self.appendResult(reply).isNew { configuration.stats.messageOut() }

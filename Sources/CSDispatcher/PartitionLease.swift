@@ -32,6 +32,9 @@ final class PartitionLease: Sendable {
         state.withLock { !$0.stopRequested && $0.validUntil > nowMilliseconds() }
     }
 
+    /// Whether the lease ran out (as opposed to a stop being asked for while it holds).
+    var isExpired: Bool { state.withLock { $0.validUntil <= nowMilliseconds() } }
+
     func requestStop() { state.withLock { $0.stopRequested = true } }
     var isStopRequested: Bool { state.withLock { $0.stopRequested } }
 

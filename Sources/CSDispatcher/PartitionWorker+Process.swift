@@ -15,8 +15,12 @@ extension PartitionWorker {
             logger.warning("skipping deleted inbound entry", metadata: ["entry": "\(entryID)"])
             return false
         }
-        // Undecodable: the caller moves it to the dead letters at once (no retry can fix it).
-        guard let entry = InboundEntry(fields: fields) else { throw MalformedInboundEntry() }
+        // Undecodable: the caller moves it to the dead letters at once (no retry can fix it),
+        // after what came before it, like every entry that is not a deferred append.
+        guard let entry = InboundEntry(fields: fields) else {
+            try await store.flush(&batch)
+            throw MalformedInboundEntry()
+        }
         let conversation: ConversationState?
         if entry.conversationID.isEmpty && entry.role == .customer {
             conversation = try await store.openConversation(ofCustomer: entry.userID)

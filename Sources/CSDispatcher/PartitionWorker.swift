@@ -36,6 +36,8 @@ struct PartitionWorker {
         var failures: [String: Int] = [:]
         // Finished entries travel with the next read (one round trip for both).
         var acknowledgement = Acknowledgement()
+        // A batch's last appends go out in the pipeline of the next read (`CarriedAppends`).
+        var carried = CarriedAppends()
         logger.info("partition acquired")
         while lease.mayProcess && !Task.isCancelled {
             do {
@@ -44,7 +46,24 @@ struct PartitionWorker {
                     try await send(&acknowledgement, with: [], on: reader)
                     try await claimPending(reader)
                 }
-                let entries = try await read(reader, pending: recovering, acknowledging: &acknowledgement)
+                let sending = carried
+                carried = CarriedAppends()
+                let sentAt = nowMilliseconds()
+                let (entries, carriedReplies) = try await read(
+                    reader, pending: recovering, acknowledging: &acknowledgement, carrying: sending.pending.map(\.command))
+                if !sending.pending.isEmpty {
+                    // The appends ran before the read: settle them before anything newer. On a
+                    // failure the entries just read stay pending and are read again.
+                    var settled = AppendBatch()
+                    do {
+                        try await store.record(sending.pending, replies: carriedReplies, into: &settled, committedAt: sentAt)
+                    } catch {
+                        acknowledgement.add(settled.committed)
+                        throw await settle(error, in: sending.entries, failures: &failures)
+                    }
+                    if !failures.isEmpty { for id in settled.committed { failures[id] = nil } }
+                    acknowledgement.add(settled.committed)
+                }
                 if recovering && entries.isEmpty {
                     recovering = false
                     continue
@@ -65,10 +84,17 @@ struct PartitionWorker {
                     }
                 }
                 if failure == nil && lease.mayProcess {
-                    do {
-                        try await store.flush(&batch)
-                    } catch {
-                        failure = await settle(error, in: entries, failures: &failures)
+                    if recovering {
+                        // A read of the pending list would return these entries again until acked.
+                        do {
+                            try await store.flush(&batch)
+                        } catch {
+                            failure = await settle(error, in: entries, failures: &failures)
+                        }
+                    } else {
+                        // Appends left at the end of the batch ride with the next read: one round
+                        // trip (and one wake of this loop) per batch instead of two.
+                        carried = CarriedAppends(pending: batch.takePending(), entries: entries)
                     }
                 }
                 finished.formUnion(batch.committed)
@@ -77,6 +103,8 @@ struct PartitionWorker {
                 if let failure { throw failure }
                 backoff = .milliseconds(100)
             } catch {
+                // Whatever was carried was not sent, or not settled: read again from the pending list.
+                carried = CarriedAppends()
                 if DeadLetters.isFenced(error) {
                     // A later owner has the partition (we stalled past our lease): stop writing.
                     logger.warning("partition taken over by a newer lease; giving it up", metadata: ["error": "\(error)"])
@@ -91,6 +119,13 @@ struct PartitionWorker {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(2))
             }
+        }
+        if !carried.pending.isEmpty && !lease.isExpired {
+            // Stopping (not expired): commit what the next read would have carried, then ack it.
+            var batch = AppendBatch()
+            for item in carried.pending { batch.add(entryID: item.entryID, acceptedAt: item.acceptedAt, command: item.command) }
+            _ = try? await store.flush(&batch)
+            acknowledgement.add(batch.committed)
         }
         do {
             try await send(&acknowledgement, with: [], on: reader)
@@ -156,39 +191,51 @@ struct PartitionWorker {
     }
 
     /// Our pending entries (`0`) while recovering, else new ones (`>`, blocking), sent in one
-    /// pipeline after the acknowledgement of the entries finished before.
+    /// pipeline after the acknowledgement of the entries finished before and the `carrying`
+    /// commands (appends of the previous batch); returns the entries and the carried replies.
     private func read(
-        _ reader: RedisClient, pending: Bool, acknowledging acknowledgement: inout Acknowledgement
-    ) async throws -> [(String, [String: String]?)] {
+        _ reader: RedisClient, pending: Bool, acknowledging acknowledgement: inout Acknowledgement, carrying: [[RedisArgument]] = []
+    ) async throws -> (entries: [(String, [String: String]?)], carried: [RESPValue]) {
         var command: [RedisArgument] = [
             "XREADGROUP", "GROUP", .init(RedisKeys.dispatcherGroup), .init(configuration.dispatcherID),
             "COUNT", .init(configuration.batchSize),
         ]
         if !pending { command += ["BLOCK", .init(configuration.blockMilliseconds)] }
         command += ["STREAMS", .init(stream), pending ? "0" : ">"]
-        let reply = try await send(&acknowledgement, with: [command], on: reader)
+        let replies = try await send(&acknowledgement, with: carrying + [command], on: reader)
+        let carried = Array(replies.dropLast())
+        let reply = replies.last
         if let error = reply?.redisError { throw error }
-        guard let streams = reply?.array, let entries = streams.first?.array?.last?.array else { return [] }
-        return entries.compactMap { entry in
-            guard let parts = entry.array, let id = parts.first?.string else { return nil }
-            // A nil field list is an entry deleted while pending: acknowledge it and move on.
-            return (id, parts.count > 1 && !parts[1].isNull ? parts[1].fieldMap : nil)
-        }
+        guard let streams = reply?.array, let entries = streams.first?.array?.last?.array else { return ([], carried) }
+        return (
+            entries.compactMap { entry in
+                guard let parts = entry.array, let id = parts.first?.string else { return nil }
+                // A nil field list is an entry deleted while pending: acknowledge it and move on.
+                return (id, parts.count > 1 && !parts[1].isNull ? parts[1].fieldMap : nil)
+            }, carried
+        )
     }
 
     /// Sends XACK (and, at most once a second, XTRIM) for the finished entries, followed by
-    /// `commands` in the same pipeline; returns the last command's reply.
+    /// `commands` in the same pipeline; returns the replies to `commands`.
     @discardableResult
     private func send(
         _ acknowledgement: inout Acknowledgement, with commands: [[RedisArgument]], on reader: RedisClient
-    ) async throws -> RESPValue? {
+    ) async throws -> [RESPValue] {
         let acknowledging = acknowledgement.commands(stream: stream)
-        guard !(acknowledging.isEmpty && commands.isEmpty) else { return nil }
+        guard !(acknowledging.isEmpty && commands.isEmpty) else { return [] }
         let replies = try await reader.pipeline(acknowledging + commands)
         for reply in replies.prefix(acknowledging.count) {
             if let error = reply.redisError { throw error }
         }
         acknowledgement.sent(trimmed: acknowledging.count > 1)
-        return commands.isEmpty ? nil : replies.last
+        return Array(replies.dropFirst(acknowledging.count))
     }
+}
+
+/// Appends queued at the end of a batch, sent ahead of the next read in its pipeline, with the
+/// batch's entries (their fields, for a dead letter should one fail).
+struct CarriedAppends {
+    var pending: [AppendBatch.Pending] = []
+    var entries: [(String, [String: String]?)] = []
 }

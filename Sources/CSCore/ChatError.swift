@@ -22,6 +22,10 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
         case rateLimited = "rate_limited"
         case tooLarge = "too_large"
         case `internal`
+        /// A webhook URL the policy refuses (`WebhookURLPolicy`: scheme, form, non-public target).
+        case webhookURLRefused = "webhook_url_refused"
+        /// A count limit was reached (e.g. 100 webhook endpoints).
+        case limitReached = "limit_reached"
     }
 
     public var code: Code

@@ -128,6 +128,7 @@ extension GatewayContext {
                 case .notFound: .notFound
                 case .unavailable: .serviceUnavailable
                 case .rateLimited: .tooManyRequests
+                case .limitReached: .conflict
                 case .internal: .internalServerError
                 default: .badRequest
                 }

@@ -40,6 +40,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     context.addConversationRoutes(to: router)
     context.addNotificationRoutes(to: router)
     context.addCannedResponseRoutes(to: router)
+    context.addWebhookRoutes(to: router)
     context.addRatingRoutes(to: router)
     context.addAgentRoutes(to: router)
     context.addStaticRoutes(to: router)

@@ -7,7 +7,7 @@
 #   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~12 min);
 #                writes docs/benchmarks.md (scripts/bench.sh; sizes via BENCH_* variables)
 #   make soak    100,000 WebSocket connect/disconnect cycles + an hour of chat in 3 min (~9 min)
-#   make cluster Redis (ACL users), HAProxy on :8088, 2 gateways, 2 dispatchers, 1 notifier (scripts/cluster.sh);
+#   make cluster Redis (ACL users), HAProxy on :8088, 2 gateways, 2 dispatchers, 1 notifier, 1 cs-webhooks (scripts/cluster.sh);
 #                make cluster-down stops it; logs in run/cluster/logs/
 #   make clean   remove build products, test logs, benchmark output and the local run folder
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Webhook receiver for the end-to-end tests (Tests/CSTestSupport/WebhookReceiver.swift).
 
-Records every request, in the order it arrived, as one JSON line in LOG (flushed at once):
+Records every request (POST, or GET), in the order it arrived, as one JSON line in LOG (flushed at once):
 {"n": <1...>, "path", "eventId", "timestamp", "signature", "body", "status"}. What it answers
 depends on the path:
   /ok/...            200
@@ -71,6 +71,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    # A followed redirect may come as a GET: recorded the same way.
+    do_GET = do_POST
 
 
 ThreadingHTTPServer.allow_reuse_address = True

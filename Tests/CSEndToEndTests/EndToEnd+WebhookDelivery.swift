@@ -106,6 +106,8 @@ extension EndToEnd {
         try await Self.withWebhookRig { rig, scope in
             let flaky = try await rig.register("/fail3/flaky")
             let steady = try await rig.register("/ok/steady", types: ["message"])
+            // Answers 200 with 5 MB: only the first 64 KiB are read, and it counts as delivered.
+            _ = try await rig.register("/big/b", types: ["conversation.opened"])
             try await Self.waitForWebhookRefresh()
             try rig.cluster.startWebhooks(id: "w1", extraArguments: Self.fastWebhookArguments)
             let ada = try await Self.connectStaff(scope, rig.cluster.gateways[0], id: "ada")
@@ -131,6 +133,11 @@ extension EndToEnd {
             // /fail3 answers 500 three times per receiver run (it ran twice): each was retried.
             #expect(requests.filter { $0.path == "/fail3/flaky" && $0.status == 500 }.count == 6, "the 500s were retried")
             #expect(!requests.contains { $0.path == "/ok/steady" && JSONValue.parse($0.body)?["type"]?.stringValue != "message" }, "only wanted types")
+            let opened = Set(events.filter { $0.type == .opened }.map(\.id))
+            let big = try await rig.receiver.waitUntil("the opened events at /big") { requests in
+                opened.isSubset(of: Set(requests.filter { $0.path == "/big/b" }.map(\.eventID)))
+            }
+            #expect(big.filter { $0.path == "/big/b" }.count == opened.count, "a large answer is a delivery, not retried")
             // Acknowledged once delivered (with the next read, within a second): nothing left pending.
             var pending = -1
             let ackDeadline = ContinuousClock.now + .seconds(10)
@@ -140,10 +147,11 @@ extension EndToEnd {
             }
             #expect(pending == 0, "entries left unacknowledged: \(pending)")
             // Answered 2xx twice (a replayed event): the receiver sees the same id twice and can deduplicate.
-            let replayed = try #require(events.first)
+            let replayed = try #require(messages.first)
             _ = try await rig.redis.send(["XADD", .init(RedisKeys.webhookEvents), "*"] + (replayed.fields + ["to", steady.id]).map { .init($0) })
-            let twice = try await rig.receiver.waitUntil("the replayed event") { $0.filter { $0.path == "/ok/steady" && $0.eventID == replayed.id }.count == 1 }
-            #expect(twice.filter { $0.eventID == replayed.id && $0.status == 200 }.count == 2, "the same id, delivered twice")
+            let twice = try await rig.receiver.waitUntil("the replayed event") { $0.filter { $0.path == "/ok/steady" && $0.eventID == replayed.id }.count == 2 }
+            #expect(twice.filter { $0.path == "/ok/steady" && $0.eventID == replayed.id && $0.status == 200 }.count == 2, "the same id, delivered twice")
+            #expect(twice.filter { $0.path == "/fail3/flaky" && $0.eventID == replayed.id && $0.status == 200 }.count == 1, "a replay goes to its endpoint only")
         }
     }
 

@@ -7,7 +7,7 @@
 #   make bench   release build (.build-release), redis-benchmark and cs-loadgen scenarios (~12 min);
 #                writes docs/benchmarks.md (scripts/bench.sh; sizes via BENCH_* variables)
 #   make soak    100,000 WebSocket connect/disconnect cycles + an hour of chat in 3 min (~9 min)
-#   make cluster Redis (ACL users), HAProxy on :8088, 2 gateways, 2 dispatchers, 1 notifier (scripts/cluster.sh);
+#   make cluster Redis (ACL users), HAProxy on :8088, 2 gateways, 2 dispatchers, 1 notifier, 1 cs-webhooks (scripts/cluster.sh);
 #                make cluster-down stops it; logs in run/cluster/logs/
 #   make clean   remove build products, test logs, benchmark output and the local run folder
 #
@@ -26,14 +26,14 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 all: build
 
-## deps: install redis-server and libhiredis-dev when missing (Debian/Ubuntu).
+## deps: install redis-server, libhiredis-dev and python3 (the webhook tests' receiver) when missing (Debian/Ubuntu).
 deps:
-	@if ! command -v redis-server >/dev/null 2>&1 || [ ! -f /usr/include/hiredis/hiredis.h ]; then \
-		echo "==> installing redis-server and libhiredis-dev"; \
+	@if ! command -v redis-server >/dev/null 2>&1 || [ ! -f /usr/include/hiredis/hiredis.h ] || ! command -v python3 >/dev/null 2>&1; then \
+		echo "==> installing redis-server, libhiredis-dev and python3"; \
 		$(SUDO) apt-get update; \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server libhiredis-dev; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server libhiredis-dev python3; \
 	else \
-		echo "==> redis-server and libhiredis-dev present"; \
+		echo "==> redis-server, libhiredis-dev and python3 present"; \
 	fi
 
 ## deploy-deps: haproxy (make cluster, tests), docker-compose (compose file check), curl.

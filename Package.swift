@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "cs-notifier", targets: ["cs-notifier"]),
         .executable(name: "cs-admin", targets: ["cs-admin"]),
         .executable(name: "cs-loadgen", targets: ["cs-loadgen"]),
+        .executable(name: "cs-webhooks", targets: ["cs-webhooks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // libhiredis from Debian's libhiredis-dev; no pkgConfig (Debian's .pc adds a flag SwiftPM refuses).
@@ -116,6 +118,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Webhook delivery (docs/operations.md "Webhooks"): reads the webhook event stream, posts signed events.
+        .target(
+            name: "CSWebhooks",
+            dependencies: [
+                "CSCore", "CSRedis", "CSServer", "CSMonitoring",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cs-webhooks",
+            dependencies: ["CSWebhooks", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "cs-gateway",
             dependencies: ["CSGateway", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -134,7 +155,7 @@ let package = Package(
         .executableTarget(
             name: "cs-admin",
             dependencies: [
-                "CSServer", "CSCore", "CSRedis", "CSGateway", "CSDispatcher", "CSNotifier",
+                "CSServer", "CSCore", "CSRedis", "CSGateway", "CSDispatcher", "CSNotifier", "CSWebhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -175,13 +196,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CSCoreTests",
-            dependencies: ["CSCore", "CSServer", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["CSCore", "CSServer", "CSWebhooks", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CSEndToEndTests",
             dependencies: [
-                "CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", "CSDispatcher", "CSNotifier",
+                "CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", "CSDispatcher", "CSNotifier", "CSWebhooks",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -2,7 +2,7 @@
 # The production topology on one machine, without Docker (make cluster / make cluster-down):
 #   redis-server 127.0.0.1:6391 (AOF everysec, ACL users), HAProxy on 127.0.0.1:8088 (health checks
 #   on /readyz, WebSocket, no stickiness) in front of 2 gateways (8091, 8092), 2 dispatchers,
-#   1 notifier, each process connected as its own Redis ACL user; a demo agent `demo` / `demo`.
+#   1 notifier, 1 cs-webhooks, each process connected as its own Redis ACL user; a demo agent `demo` / `demo`.
 #
 #   scripts/cluster.sh up | down | status | smoke
 #
@@ -23,7 +23,7 @@ read -r -a GW_PORTS <<<"${CS_CLUSTER_GATEWAY_PORTS:-8091 8092}"
 LOG_LEVEL="${CS_LOG_LEVEL:-info}"
 LB="http://127.0.0.1:$HTTP_PORT"
 # Stop order: gateways first (clients get 1001), Redis last.
-STOP_ORDER=(gw-1 gw-2 gw-3 gw-4 haproxy n-1 d-1 d-2 redis)
+STOP_ORDER=(gw-1 gw-2 gw-3 gw-4 haproxy w-1 n-1 d-1 d-2 redis)
 
 die() { echo "cluster: $*" >&2; exit 1; }
 pid_of() { [ -s "$PIDS/$1.pid" ] && cat "$PIDS/$1.pid"; }
@@ -62,7 +62,7 @@ up() {
         ! alive "$name" || die "already running ($name); 'scripts/cluster.sh down' first"
     done
     local bin="${CS_BIN_DIR:-$(cd "$ROOT" && swift build --show-bin-path)}"
-    for exe in cs-gateway cs-dispatcher cs-notifier cs-admin; do
+    for exe in cs-gateway cs-dispatcher cs-notifier cs-webhooks cs-admin; do
         [ -x "$bin/$exe" ] || die "$bin/$exe not found; run 'swift build' (or set CS_BIN_DIR)"
     done
     for tool in redis-server redis-cli haproxy curl setsid sha256sum; do
@@ -79,7 +79,7 @@ up() {
     if [ ! -s "$RUN/secrets.env" ]; then
         secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
         (umask 077 && {
-            for role in GATEWAY DISPATCHER NOTIFIER ADMIN; do echo "CS_REDIS_PASSWORD_$role=$(secret)"; done
+            for role in GATEWAY DISPATCHER NOTIFIER WEBHOOKS ADMIN; do echo "CS_REDIS_PASSWORD_$role=$(secret)"; done
             echo "CS_JWT_SECRET=$(secret)"
             echo "CS_ADMIN_KEY=$(secret)"
         } >"$RUN/secrets.env")
@@ -88,8 +88,13 @@ up() {
     # Shell variables only: each process gets just its own secrets (below).
     # shellcheck disable=SC1091
     . "$RUN/secrets.env"
+    # A secrets file from before cs-webhooks existed gets its password now.
+    if ! grep -q '^CS_REDIS_PASSWORD_WEBHOOKS=' "$RUN/secrets.env"; then
+        (umask 077 && echo "CS_REDIS_PASSWORD_WEBHOOKS=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$RUN/secrets.env")
+        . "$RUN/secrets.env"
+    fi
     (umask 077 && env -u CS_REDIS_PASSWORD_GATEWAY -u CS_REDIS_PASSWORD_DISPATCHER -u CS_REDIS_PASSWORD_NOTIFIER \
-        -u CS_REDIS_PASSWORD_ADMIN "$ROOT/deploy/redis/render-acl.sh" "$RUN/secrets.env" >"$RUN/users.acl")
+        -u CS_REDIS_PASSWORD_WEBHOOKS -u CS_REDIS_PASSWORD_ADMIN "$ROOT/deploy/redis/render-acl.sh" "$RUN/secrets.env" >"$RUN/users.acl")
 
     start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$RUN/redis" \
         --aclfile "$RUN/users.acl" --appendonly yes --appendfsync everysec --save "" \
@@ -108,6 +113,8 @@ up() {
     done
     start n-1 env "$(url notifier "$CS_REDIS_PASSWORD_NOTIFIER")" "$bin/cs-notifier" \
         --notifier-id n-1 --metrics-port 9193 --log-level "$LOG_LEVEL"
+    start w-1 env "$(url webhooks "$CS_REDIS_PASSWORD_WEBHOOKS")" "$bin/cs-webhooks" \
+        --webhooks-id w-1 --metrics-port 9194 --log-level "$LOG_LEVEL"
     local i servers=""
     for i in "${!GW_PORTS[@]}"; do
         local id="gw-$((i + 1))" port="${GW_PORTS[$i]}"
@@ -138,10 +145,10 @@ up() {
  Cluster is running (stop it with: make cluster-down, or scripts/cluster.sh down)
    Clients, browsers   $LB   (HAProxy; WebSocket at ws://127.0.0.1:$HTTP_PORT/v1/ws)
    Gateways            $(for p in "${GW_PORTS[@]}"; do printf 'http://127.0.0.1:%s ' "$p"; done)
-   Redis               127.0.0.1:$REDIS_PORT, ACL users gateway, dispatcher, notifier, admin
+   Redis               127.0.0.1:$REDIS_PORT, ACL users gateway, dispatcher, notifier, webhooks, admin
                        (passwords in run/cluster/secrets.env); e.g.
      redis-cli -p $REDIS_PORT --user admin --pass "\$(sed -n 's/^CS_REDIS_PASSWORD_ADMIN=//p' run/cluster/secrets.env)" ZRANGE 'cs:{ops}:dispatchers' 0 -1
-   Metrics             gateways :9181-:918${#GW_PORTS[@]}, dispatchers :9191, :9192, notifier :9193 (/metrics, /readyz)
+   Metrics             gateways :9181-:918${#GW_PORTS[@]}, dispatchers :9191, :9192, notifier :9193, webhooks :9194 (/metrics, /readyz)
    Status              CS_REDIS_URL=redis://admin:<password>@127.0.0.1:$REDIS_PORT cs-admin status
    Demo agent          demo / demo
    Logs                run/cluster/logs/

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a complete local system for development:
 #   redis-server (AOF on) on 127.0.0.1:6390 with its data in run/redis (not the system service),
-#   one cs-gateway on 127.0.0.1:8080, one cs-dispatcher, one cs-notifier,
+#   one cs-gateway on 127.0.0.1:8080, one cs-dispatcher, one cs-notifier, one cs-webhooks (it and
+#   the gateway accept webhook receivers on localhost: development only),
 #   a demo agent `demo` / password `demo` and a demo supervisor `supervisor` / password `demo`.
 # Logs go to run/logs/ and are tailed here; Ctrl-C stops everything.
 #
@@ -21,7 +22,7 @@ LOG_DIR="$RUN_DIR/logs"
 REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
 BASE_URL="http://127.0.0.1:${HTTP_PORT}"
 
-for exe in cs-gateway cs-dispatcher cs-notifier cs-admin; do
+for exe in cs-gateway cs-dispatcher cs-notifier cs-webhooks cs-admin; do
     if [ ! -x "$BIN_DIR/$exe" ]; then
         echo "error: $BIN_DIR/$exe not found; run 'make build' (or set CS_BIN_DIR)" >&2
         exit 1
@@ -76,7 +77,7 @@ cleanup() {
     echo
     echo "stopping..."
     if [ -n "$TAIL_PID" ]; then kill "$TAIL_PID" 2>/dev/null || true; fi
-    # Reverse start order: gateway, notifier, dispatcher, then Redis.
+    # Reverse start order: gateway, webhooks, notifier, dispatcher, then Redis.
     local i pid
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         pid="${PIDS[$i]}"
@@ -123,9 +124,11 @@ start dispatcher "$LOG_DIR/dispatcher.log" "$BIN_DIR/cs-dispatcher" \
     --redis-url "$REDIS_URL" --dispatcher-id d-local --log-level "$LOG_LEVEL"
 start notifier "$LOG_DIR/notifier.log" "$BIN_DIR/cs-notifier" \
     --redis-url "$REDIS_URL" --notifier-id n-local --log-level "$LOG_LEVEL"
+start webhooks "$LOG_DIR/webhooks.log" "$BIN_DIR/cs-webhooks" \
+    --redis-url "$REDIS_URL" --webhooks-id w-local --log-level "$LOG_LEVEL" --allow-private-targets
 start gateway "$LOG_DIR/gateway.log" "$BIN_DIR/cs-gateway" \
     --redis-url "$REDIS_URL" --host 127.0.0.1 --port "$HTTP_PORT" --gateway-id gw-local \
-    --jwt-secret "$JWT_SECRET" --log-level "$LOG_LEVEL" --attachments-dir "$RUN_DIR/attachments"
+    --jwt-secret "$JWT_SECRET" --log-level "$LOG_LEVEL" --attachments-dir "$RUN_DIR/attachments" --allow-private-webhook-targets
 wait_for "the gateway on $BASE_URL" 60 curl -fsS "$BASE_URL/readyz"
 
 # Demo agent, created once (the Redis data in run/redis persists across runs).
@@ -175,7 +178,7 @@ cat <<EOF
 
 EOF
 
-tail -n 0 -F "$LOG_DIR/gateway.log" "$LOG_DIR/dispatcher.log" "$LOG_DIR/notifier.log" "$LOG_DIR/redis.log" &
+tail -n 0 -F "$LOG_DIR/gateway.log" "$LOG_DIR/dispatcher.log" "$LOG_DIR/notifier.log" "$LOG_DIR/webhooks.log" "$LOG_DIR/redis.log" &
 TAIL_PID=$!
 
 # Stop when any component dies (or on Ctrl-C via the traps).

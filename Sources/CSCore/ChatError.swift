@@ -24,6 +24,10 @@ public struct ChatError: Error, Sendable, Equatable, CustomStringConvertible {
         /// An upload whose first bytes are not of an allowed type (docs/api.md, "Attachments").
         case unsupportedType = "unsupported_type"
         case `internal`
+        /// A webhook URL the policy refuses (`WebhookURLPolicy`: scheme, form, non-public target).
+        case webhookURLRefused = "webhook_url_refused"
+        /// A count limit was reached (e.g. 100 webhook endpoints).
+        case limitReached = "limit_reached"
     }
 
     public var code: Code

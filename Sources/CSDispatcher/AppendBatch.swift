@@ -1,3 +1,4 @@
+import CSCore
 import CSRedis
 
 /// Appends of one partition batch waiting to go to Redis together: plain chat messages to
@@ -13,6 +14,8 @@ struct AppendBatch {
         let entryID: String
         let acceptedAt: Int
         let command: [RedisArgument]
+        /// The frame whose webhook event is recorded once its seq is known (`ConversationStore+Webhooks`).
+        var webhook: (frame: CommittedFrame, conversationID: String)? = nil
     }
 
     /// An append of the batch failed. Appends before it are committed (in `committed`); the ones
@@ -27,8 +30,10 @@ struct AppendBatch {
     /// Entry ids whose appends are committed and that may be acknowledged.
     var committed: [String] = []
 
-    mutating func add(entryID: String, acceptedAt: Int, command: [RedisArgument]) {
-        pending.append(Pending(entryID: entryID, acceptedAt: acceptedAt, command: command))
+    mutating func add(
+        entryID: String, acceptedAt: Int, command: [RedisArgument], webhook: (frame: CommittedFrame, conversationID: String)? = nil
+    ) {
+        pending.append(Pending(entryID: entryID, acceptedAt: acceptedAt, command: command, webhook: webhook))
     }
 
     /// Hands the pending appends to the sender, leaving the batch empty.

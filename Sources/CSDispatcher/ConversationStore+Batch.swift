@@ -9,7 +9,9 @@ extension ConversationStore {
         entryID: String, acceptedAt: Int, batch: inout AppendBatch
     ) {
         let (keys, arguments) = appendArguments(frame, to: state, dedupID: dedupID, recipients: recipients, alternative: nil)
-        batch.add(entryID: entryID, acceptedAt: acceptedAt, command: ConversationScripts.append.callCommand(keys: keys, arguments: arguments))
+        batch.add(
+            entryID: entryID, acceptedAt: acceptedAt, command: ConversationScripts.append.callCommand(keys: keys, arguments: arguments),
+            webhook: wantedWebhook(frame) == nil ? nil : (frame, state.id))
     }
 
     /// Sends the batch's queued appends as one pipeline and moves their entries to `committed`.
@@ -53,14 +55,29 @@ extension ConversationStore {
             }
         }
         let now = committedAt ?? nowMilliseconds()
+        var seqs: [Int] = []
+        var failure: AppendBatch.Failure?
         for (item, reply) in zip(pending, replies) {
             do {
-                if try Self.appendResult(reply).isNew { configuration.stats.messageOut() }
+                let (isNew, seq) = try Self.appendResult(reply)
+                if isNew { configuration.stats.messageOut() }
+                seqs.append(seq)
             } catch {
-                throw AppendBatch.Failure(entryID: item.entryID, underlying: error)
+                failure = AppendBatch.Failure(entryID: item.entryID, underlying: error)
+                break
             }
             configuration.stats.latency.recordMilliseconds(max(0, now - item.acceptedAt))
-            batch.committed.append(item.entryID)
         }
+        // Webhook events of the committed appends, before any of them is acknowledged.
+        var committed = seqs.count
+        do {
+            try await recordWebhooks(of: pending, seqs: seqs)
+        } catch {
+            let first = pending.prefix(seqs.count).firstIndex { $0.webhook != nil } ?? 0
+            committed = first
+            failure = AppendBatch.Failure(entryID: pending[first].entryID, underlying: error)
+        }
+        batch.committed.append(contentsOf: pending.prefix(committed).map(\.entryID))
+        if let failure { throw failure }
     }
 }

@@ -82,6 +82,7 @@ final class ConversationStore {
         let reply = try await redis.callFunction(ConversationScripts.append, keys: keys, arguments: arguments)
         let (isNew, seq) = try Self.appendResult(reply)
         if isNew { configuration.stats.messageOut() }
+        try await recordWebhook(frame, state: state, seq: seq)
         return (isNew, seq)
     }
 

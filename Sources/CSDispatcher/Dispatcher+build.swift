@@ -19,6 +19,7 @@ public func buildDispatcher(_ configuration: DispatcherConfiguration, logger: Lo
         StartupCheck(redis: redis, partitions: configuration.partitions, logger: logger),
         Dispatcher(configuration: configuration, redis: redis, routing: routing, executor: executor, logger: logger),
         QueueDrainer(routing: routing, configuration: configuration, logger: logger),
+        WebhookWantedRefresher(wanted: configuration.webhooks, redis: redis, interval: configuration.webhookRefreshInterval, logger: logger),
         HeartbeatService(redis: redis, stats: configuration.stats, interval: configuration.heartbeatInterval, logger: logger) {
             try await DispatcherHeartbeat.collect(redis: redis, configuration: configuration)
         },

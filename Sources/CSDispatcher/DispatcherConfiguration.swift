@@ -32,6 +32,11 @@ public struct DispatcherConfiguration: Sendable {
     /// `maxQueues` queues); anything else is `default`. See `SkillPolicy`.
     public var skillPolicy = SkillPolicy()
 
+    /// Webhook event types some endpoint wants (refreshed by `WebhookWantedRefresher`).
+    public var webhooks = WebhookWanted()
+    /// How often `webhooks` is read again from Redis.
+    public var webhookRefreshInterval: Duration = .seconds(2)
+
     /// Counters for the heartbeat and `/metrics`.
     public var stats: ProcessStats
     /// How often the heartbeat hash is written.

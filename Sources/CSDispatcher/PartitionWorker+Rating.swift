@@ -12,8 +12,12 @@ extension PartitionWorker {
             closedAt: state.closedAt ?? acceptedAt, agent: state.agent, handlers: state.handlers, team: state.skill,
             customer: state.customer)
         let (outcome, stored) = try await RatingBook(redis: redis).record(rating, entryID: entryID, clientMessageID: entry.clientMessageID)
-        guard outcome != .duplicate else { return }
         let frame = stored.render(id: entry.clientMessageID, rateUntil: state.rateUntil)
+        // Also for a duplicate: the owner that applied it may have died before recording the event.
+        if configuration.webhooks.wants(.rating) {
+            try await WebhookWanted.record([.rating(conversationID: state.id, entryID: entryID, frame: frame, timestamp: stored.updatedAt)], on: redis)
+        }
+        guard outcome != .duplicate else { return }
         _ = try await redis.send("PUBLISH", .init(RedisKeys.userChannel(state.customer.id)), .init(frame))
         logger.info("rating recorded", metadata: ["conversation": "\(state.id)", "outcome": "\(outcome.rawValue)"])
     }

@@ -123,7 +123,7 @@ struct PartitionWorker {
         if !carried.pending.isEmpty && !lease.isExpired {
             // Stopping (not expired): commit what the next read would have carried, then ack it.
             var batch = AppendBatch()
-            for item in carried.pending { batch.add(entryID: item.entryID, acceptedAt: item.acceptedAt, command: item.command) }
+            for item in carried.pending { batch.add(entryID: item.entryID, acceptedAt: item.acceptedAt, command: item.command, webhook: item.webhook) }
             _ = try? await store.flush(&batch)
             acknowledgement.add(batch.committed)
         }

@@ -130,6 +130,7 @@ extension GatewayContext {
                 case .rateLimited: .tooManyRequests
                 case .tooLarge: .contentTooLarge
                 case .unsupportedType: .unsupportedMediaType
+                case .limitReached: .conflict
                 case .internal: .internalServerError
                 default: .badRequest
                 }

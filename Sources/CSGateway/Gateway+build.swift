@@ -52,6 +52,7 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     context.addConversationRoutes(to: router)
     context.addNotificationRoutes(to: router)
     context.addCannedResponseRoutes(to: router)
+    context.addWebhookRoutes(to: router)
     context.addRatingRoutes(to: router)
     context.addAgentRoutes(to: router)
     context.addAttachmentRoutes(to: router)

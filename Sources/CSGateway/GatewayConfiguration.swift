@@ -44,6 +44,9 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimitConnectionsPerSecond: Double = 0
     /// New connections one address may open at once above `rateLimitConnectionsPerSecond`.
     public var rateLimitConnectionBurst: Int = 50
+    /// Webhook endpoints may target private, loopback and link-local addresses
+    /// (`--allow-private-webhook-targets`; `WebhookURLPolicy`). Off: such URLs are refused.
+    public var allowPrivateWebhookTargets = false
     /// Address blocks (CIDR, e.g. `127.0.0.0/8`) never limited per address.
     public var rateLimitExempt: [String] = []
     /// Per client address, per minute (token buckets holding a minute's worth; 0: no limit):

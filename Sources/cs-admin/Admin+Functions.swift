@@ -4,6 +4,7 @@ import CSGateway
 import CSNotifier
 import CSRedis
 import CSServer
+import CSWebhooks
 
 /// The Redis function libraries every process calls (docs/operations.md, "Redis functions").
 /// With Redis ACLs the process roles may only `FCALL` their functions, not load them: this is
@@ -16,7 +17,7 @@ struct FunctionsCommand: AsyncParsableCommand {
     /// Every library of every role, each once.
     static var libraries: [RedisFunctionLibrary] {
         var seen = Set<String>()
-        return (GatewayFunctions.libraries + DispatcherFunctions.libraries + NotifierFunctions.libraries)
+        return (GatewayFunctions.libraries + DispatcherFunctions.libraries + NotifierFunctions.libraries + WebhookFunctions.libraries)
             .filter { seen.insert($0.name).inserted }
     }
 

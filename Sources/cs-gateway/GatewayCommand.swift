@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSCore
 import Foundation
 import CSGateway
 import CSMonitoring
@@ -38,6 +39,9 @@ struct GatewayCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("static-dir"), help: "Folder of the web pages to serve (env CS_STATIC_DIR; default: the copy bundled with the executable).")
     var staticDirectory: String? = environment("CS_STATIC_DIR")
+
+    @Flag(name: .customLong("allow-private-webhook-targets"), help: "Accept webhook URLs that target private, loopback or link-local addresses (refused by default: docs/api.md \"Webhooks\").")
+    var allowPrivateWebhookTargets = false
 
     @Flag(name: .customLong("enable-test-echo"), help: .hidden)
     var enableTestEcho = false
@@ -166,6 +170,7 @@ struct GatewayCommand: AsyncParsableCommand {
         configuration.httpHeaderTimeout = .seconds(httpHeaderTimeoutSeconds)
         configuration.metricsAddress = metricsPort.map { (metricsHost, $0) }
         configuration.enableTestEcho = enableTestEcho
+        configuration.allowPrivateWebhookTargets = allowPrivateWebhookTargets
         configuration.pingIntervalSeconds = pingIntervalSeconds
         attachments.apply(to: &configuration)
         try await buildGateway(configuration, logger: logger, stats: stats).run()

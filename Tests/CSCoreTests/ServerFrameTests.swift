@@ -78,6 +78,7 @@ struct ServerFrameTests {
         #expect(ChatError.Code.allCases.map(\.rawValue) == [
             "bad_request", "unknown_type", "invalid_field", "unauthorized", "invalid_credentials", "forbidden",
             "not_found", "conversation_closed", "conversation_open", "rating_final", "agent_unavailable", "unknown_users", "unavailable", "rate_limited", "too_large", "unsupported_type", "internal",
+            "webhook_url_refused", "limit_reached",
         ])
         #expect(ChatError(.forbidden, "nope").description == "forbidden: nope")
     }

@@ -68,6 +68,12 @@ extension EndToEnd {
         try await refused(.notifier, ["HGETALL", RedisKeys.agent("nobody")])
         try await refused(.notifier, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "msg"])
         try await allowed(.notifier, ["ZCARD", "cs:{notify}:scheduled"])
+        try await refused(.webhooks, ["FLUSHALL"])
+        try await refused(.webhooks, ["GET", RedisKeys.lease(partition: 0)])
+        try await refused(.webhooks, ["HGETALL", RedisKeys.conversation("v_aclcheck0000.abcdefgh")])
+        try await refused(.webhooks, ["FCALL", "cs_conversation_append", "0"])
+        try await allowed(.webhooks, ["XLEN", RedisKeys.webhookEvents])
+        try await refused(.dispatcher, ["HSET", RedisKeys.webhookEndpoints, "wh_mallory00000", "{}"])
         try await refused(.admin, ["FLUSHALL"])
         try await refused(.admin, ["CONFIG", "SET", "appendonly", "no"])
         try await refused(.admin, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "msg"])
@@ -76,12 +82,12 @@ extension EndToEnd {
         // No role runs Lua of its own (issue 21, item 10): no EVAL, no SCRIPT LOAD, no FUNCTION
         // LOAD but the admin's; each role calls its own functions only; the gateway may append
         // to the inbound streams and do nothing else to them.
-        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .admin] {
+        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .webhooks, .admin] {
             try await refused(role, ["EVAL", "return 1", "0"])
             try await refused(role, ["SCRIPT", "LOAD", "return 1"])
             try await refused(role, ["FUNCTION", "FLUSH"])
         }
-        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier] {
+        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .webhooks] {
             try await refused(role, ["FUNCTION", "LOAD", "#!lua name=mallory\nredis.register_function('m', function() return 1 end)"])
         }
         try await refused(.gateway, ["FCALL", "cs_conversation_append", "0"])
@@ -114,6 +120,12 @@ extension EndToEnd {
             let gateway = try await cluster.startGateway(id: "gw-1", extraArguments: ["--redis-url", users.url(.gateway, port: redis.port)])
             try await cluster.addAgent(id: "alice", name: "Alice", password: Self.agentPassword, max: 2)
             try await cluster.admin(["canned", "add", "--team", "--shortcut", "hello", "--text", "Hello!"])
+            // Webhooks: cs-admin registers, the dispatcher records, cs-webhooks delivers, each as its user.
+            let receiver = try WebhookReceiver(launcher: cluster.launcher)
+            try await receiver.start()
+            try await cluster.admin(["webhook", "add", "--url", receiver.url("/ok/acl"), "--types", "*", "--allow-private-targets"])
+            try cluster.startWebhooks(id: "w-1", extraArguments: ["--redis-url", users.url(.webhooks, port: redis.port), "--allow-private-targets"])
+            try await Task.sleep(for: .milliseconds(2_600))
 
             try await withChatClients { scope in
                 let agent = try await Self.connectAgent(scope, gateway, id: "alice")
@@ -151,7 +163,11 @@ extension EndToEnd {
                 #expect(rating.int("score") == 5, "rating: \(rating)")
                 Self.expectNoErrors(customer.client)
                 Self.expectNoErrors(agent.client)
+                try await receiver.waitUntil("the rating's webhook") { requests in
+                    requests.contains { $0.eventID.hasPrefix(conversationID + ":rating:") && $0.status == 200 }
+                }
             }
+            await receiver.stop()
             // Refusals read NOPERM, or inside a Lua script "The user executing the script can't ...".
             let denied = cluster.processLogLines(containing: "NOPERM") + cluster.processLogLines(containing: "user executing the script")
             #expect(denied.isEmpty, "ACL refusals in process logs: \(denied.prefix(5))")

@@ -1,3 +1,4 @@
+import CSCore
 import CSGateway
 import CSTestSupport
 import Foundation

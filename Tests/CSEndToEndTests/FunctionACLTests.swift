@@ -3,6 +3,7 @@ import CSGateway
 import CSNotifier
 import CSRedis
 import CSTestSupport
+import CSWebhooks
 import Foundation
 import Testing
 
@@ -38,6 +39,7 @@ struct FunctionACLTests {
             #expect(rules["gateway"] == Self.names(GatewayFunctions.libraries), "\(file): gateway")
             #expect(rules["dispatcher"] == Self.names(DispatcherFunctions.libraries), "\(file): dispatcher")
             #expect(rules["notifier"] == Self.names(NotifierFunctions.libraries), "\(file): notifier")
+            #expect(rules["webhooks"] == Self.names(WebhookFunctions.libraries), "\(file): webhooks")
             #expect(rules["admin"] == nil, "\(file): admin loads functions, it calls none")
         }
     }
@@ -45,7 +47,7 @@ struct FunctionACLTests {
     @Test func functionNamesAreUniqueAcrossLibraries() {
         var seen: [String: String] = [:]
         var libraries: [String: RedisFunctionLibrary] = [:]
-        for library in GatewayFunctions.libraries + DispatcherFunctions.libraries + NotifierFunctions.libraries {
+        for library in GatewayFunctions.libraries + DispatcherFunctions.libraries + NotifierFunctions.libraries + WebhookFunctions.libraries {
             if let earlier = libraries[library.name] {
                 #expect(earlier == library, "two libraries named \(library.name)")
                 continue

@@ -26,14 +26,16 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 all: build
 
-## deps: install redis-server and libhiredis-dev when missing (Debian/Ubuntu).
+## deps: install redis-server, libhiredis-dev and postgresql (the archive; the tests start their
+## own servers from /usr/lib/postgresql/*/bin) when missing (Debian/Ubuntu).
 deps:
-	@if ! command -v redis-server >/dev/null 2>&1 || [ ! -f /usr/include/hiredis/hiredis.h ]; then \
-		echo "==> installing redis-server and libhiredis-dev"; \
+	@if ! command -v redis-server >/dev/null 2>&1 || [ ! -f /usr/include/hiredis/hiredis.h ] \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then \
+		echo "==> installing redis-server, libhiredis-dev and postgresql"; \
 		$(SUDO) apt-get update; \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server libhiredis-dev; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server libhiredis-dev postgresql; \
 	else \
-		echo "==> redis-server and libhiredis-dev present"; \
+		echo "==> redis-server, libhiredis-dev and postgresql present"; \
 	fi
 
 ## deploy-deps: haproxy (make cluster, tests), docker-compose (compose file check), curl.

@@ -12,6 +12,10 @@ extension PartitionWorker {
             closedAt: state.closedAt ?? acceptedAt, agent: state.agent, handlers: state.handlers, team: state.skill,
             customer: state.customer)
         let (outcome, stored) = try await RatingBook(redis: redis).record(rating, entryID: entryID, clientMessageID: entry.clientMessageID)
+        // Before the duplicate check: a crash after the record and before this XADD is repaired
+        // when the entry is processed again (the archive ignores the repeat).
+        _ = try await redis.send(
+            "XADD", .init(RedisKeys.finishedConversations), "*", "k", "rated", "c", .init(state.id), "at", .init(acceptedAt))
         guard outcome != .duplicate else { return }
         let frame = stored.render(id: entry.clientMessageID, rateUntil: state.rateUntil)
         _ = try await redis.send("PUBLISH", .init(RedisKeys.userChannel(state.customer.id)), .init(frame))

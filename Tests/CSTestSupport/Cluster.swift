@@ -53,6 +53,7 @@ public final class Cluster: @unchecked Sendable {
     var _gateways: [GatewayHandle] = []
     var _dispatchers: [ManagedProcess] = []
     var _notifiers: [ManagedProcess] = []
+    var _archivers: [ManagedProcess] = []
     var deliberatelyKilled: Set<ObjectIdentifier> = []
     var commandCounter = 0
 
@@ -60,7 +61,7 @@ public final class Cluster: @unchecked Sendable {
     public var dispatchers: [ManagedProcess] { lock.withLock { _dispatchers } }
     public var notifiers: [ManagedProcess] { lock.withLock { _notifiers } }
     public var allProcesses: [ManagedProcess] {
-        lock.withLock { _gateways.map(\.process) + _dispatchers + _notifiers }
+        lock.withLock { _gateways.map(\.process) + _dispatchers + _notifiers + _archivers }
     }
 
     public init(testName: String, redisURL: String, configuration: Configuration = .init()) {

@@ -16,6 +16,8 @@ public struct ArchiverConfiguration: Sendable {
     public var blockMilliseconds = 1_000
     /// How long an entry may stay unacknowledged by an archiver before another takes it over.
     public var claimIdleMilliseconds = 30_000
+    /// How long one conversation's transaction may take, waiting for a connection included.
+    public var transactionTimeoutMilliseconds = 30_000
     public var retention = RetentionPolicy()
     /// Apply missing migrations at start (the role then needs CREATE); off: only check them.
     public var migrate = true

@@ -16,7 +16,10 @@ struct ArchiverService: Service {
     let postgres: PostgresClient
     let logger: Logger
 
-    static let transactionLimit = Duration.seconds(30)
+    /// How long one PostgreSQL step (a conversation's transaction, a migration check) may take,
+    /// waiting for a connection included: while PostgreSQL is down the pool keeps trying, and
+    /// the round is retried after this (`--transaction-timeout-ms`).
+    var transactionLimit: Duration { .milliseconds(configuration.transactionTimeoutMilliseconds) }
 
     func run() async throws {
         var readerConfiguration = configuration.redis
@@ -80,10 +83,10 @@ struct ArchiverService: Service {
     private func prepareSchema() async throws {
         let migrator = Migrator(client: postgres, logger: logger)
         if configuration.migrate {
-            let applied = try await withTimeLimit(Self.transactionLimit) { try await migrator.migrate() }
+            let applied = try await withTimeLimit(transactionLimit) { try await migrator.migrate() }
             if !applied.isEmpty { logger.notice("archive schema up to date", metadata: ["applied": "\(applied)"]) }
         } else {
-            let known = try await withTimeLimit(Self.transactionLimit) { try await migrator.appliedVersions() }
+            let known = try await withTimeLimit(transactionLimit) { try await migrator.appliedVersions() }
             let missing = Migration.all.map(\.version).filter { !known.contains($0) }
             guard missing.isEmpty else {
                 throw SchemaNotReady(missing: missing)
@@ -108,7 +111,7 @@ struct ArchiverService: Service {
             guard let snapshot = try await ConversationReader(redis: redis).read(conversationID) else {
                 // Expired after an earlier archive (a late replay): done. Otherwise it never existed.
                 let writer = ArchiveWriter(client: postgres, logger: logger)
-                if try await withTimeLimit(Self.transactionLimit, { try await writer.isArchived(conversationID) }) {
+                if try await withTimeLimit(transactionLimit, { try await writer.isArchived(conversationID) }) {
                     try await acknowledge(entryID)
                 } else {
                     try await deadLetter(entryID: entryID, fields: fields, error: "unknown_conversation")
@@ -120,7 +123,7 @@ struct ArchiverService: Service {
                 return
             }
             let writer = ArchiveWriter(client: postgres, logger: logger)
-            let inserted = try await withTimeLimit(Self.transactionLimit) { try await writer.write(snapshot) }
+            let inserted = try await withTimeLimit(transactionLimit) { try await writer.write(snapshot) }
             // Only now, with the rows committed, may Redis forget the conversation.
             if let state = snapshot.state, let expiresAt = configuration.retention.expiresAt(state) {
                 try await redis.pipeline(RetentionPolicy.keys(of: conversationID).map { ["PEXPIREAT", .init($0), .init(expiresAt)] }).checked()

@@ -24,6 +24,9 @@ struct ArchiverCommand: AsyncParsableCommand {
     @Option(name: .customLong("claim-idle-ms"), help: "Take over entries another archiver left unacknowledged this long (env CS_ARCHIVER_CLAIM_IDLE_MS).")
     var claimIdleMilliseconds: Int = environment("CS_ARCHIVER_CLAIM_IDLE_MS").flatMap(Int.init) ?? 30_000
 
+    @Option(name: .customLong("transaction-timeout-ms"), help: "How long one conversation's transaction may take, waiting for a connection included; then the round is retried (env CS_ARCHIVER_TRANSACTION_TIMEOUT_MS).")
+    var transactionTimeoutMilliseconds: Int = environment("CS_ARCHIVER_TRANSACTION_TIMEOUT_MS").flatMap(Int.init) ?? 30_000
+
     @Option(name: .customLong("batch"), help: "Stream entries read at once (each conversation is its own transaction).")
     var batch: Int = 20
 
@@ -33,6 +36,7 @@ struct ArchiverCommand: AsyncParsableCommand {
     func validate() throws {
         guard hotWindowSeconds >= 0 else { throw ValidationError("--hot-window-seconds must be >= 0") }
         guard claimIdleMilliseconds >= 100 else { throw ValidationError("--claim-idle-ms must be >= 100") }
+        guard transactionTimeoutMilliseconds >= 100 else { throw ValidationError("--transaction-timeout-ms must be >= 100") }
         guard (1...1000).contains(batch) else { throw ValidationError("--batch must be 1...1000") }
         let url: PostgresURL
         do { url = try PostgresURL(databaseURL) } catch { throw ValidationError("--database-url: \(error)") }
@@ -53,6 +57,7 @@ struct ArchiverCommand: AsyncParsableCommand {
         configuration.retention = RetentionPolicy(hotWindowMilliseconds: hotWindowSeconds * 1000)
         configuration.claimIdleMilliseconds = claimIdleMilliseconds
         configuration.batchSize = batch
+        configuration.transactionTimeoutMilliseconds = transactionTimeoutMilliseconds
         configuration.migrate = migrate
         configuration.heartbeatInterval = .milliseconds(monitoring.heartbeatMilliseconds)
         configuration.metricsAddress = monitoring.metricsPort.map { (monitoring.metricsHost, $0) }

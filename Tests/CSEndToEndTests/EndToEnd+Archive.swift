@@ -64,6 +64,24 @@ extension EndToEnd {
             #expect(dead.components(separatedBy: "malformed").count - 1 == 2 && dead.contains("unknown_conversation"), "\(dead)")
             try await Self.awaitPendingZero(cluster)
 
+            // An agent's conversation, rated and re-rated: handlers, agent, and the latest rating.
+            try await cluster.addAgent(id: "ada", name: "Ada", password: Self.agentPassword, max: 2)
+            let ada = try await Self.connectStaff(scope, gateway, id: "ada")
+            let fay = try await Self.connectCustomer(scope, gateway, name: "Fay")
+            let (rated, event) = try await Self.openConversation(fay, messageID: "fay-0")
+            try #require(event.type == "conversation.assigned", "\(event)")
+            try await ada.client.sendMessage(id: "ada-1", body: "Hello Fay", conversationID: rated)
+            try await ada.client.sendClose(id: "ada-close", conversationID: rated)
+            _ = try await Self.awaitFrame(fay.client, "conversation.closed")
+            closed.append(rated)
+            try await Self.awaitCount(pg, "SELECT count(*) FROM cs_handlers WHERE conversation_id = '\(rated)' AND agent_id = 'ada'", equals: 1)
+            #expect(try await pg.psql("SELECT agent_id FROM cs_conversations WHERE id = '\(rated)'") == "ada")
+            _ = try await Self.rate(fay.client, id: "fay-r1", conversationID: rated, score: 4, comment: "good")
+            try await Self.awaitCount(pg, "SELECT count(*) FROM cs_ratings WHERE conversation_id = '\(rated)' AND score = 4", equals: 1)
+            _ = try await Self.rate(fay.client, id: "fay-r2", conversationID: rated, score: 2, comment: "changed my mind")
+            try await Self.awaitCount(pg, "SELECT count(*) FROM cs_ratings WHERE conversation_id = '\(rated)' AND score = 2 AND comment = 'changed my mind'", equals: 1)
+            #expect(try await pg.int("SELECT count(*) FROM cs_ratings") == 1)
+
             // The role has only what it needs.
             await #expect(throws: (any Error).self) {
                 try await pg.psql("DELETE FROM cs_entries", user: "cs_archiver", password: Self.archiverPassword)
@@ -71,7 +89,7 @@ extension EndToEnd {
             await #expect(throws: (any Error).self) {
                 try await pg.psql("CREATE TABLE sneaky (x int)", user: "cs_archiver", password: Self.archiverPassword)
             }
-            #expect(try await pg.int("SELECT count(*) FROM cs_entries") == entries + Self.committedEntries(cluster, [closed[3]]))
+            #expect(try await pg.int("SELECT count(*) FROM cs_entries") == entries + Self.committedEntries(cluster, [closed[3], closed[4]]))
         }
     }
 

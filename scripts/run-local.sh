@@ -64,7 +64,14 @@ for port in "$REDIS_PORT" "$PG_PORT" "$HTTP_PORT"; do
 done
 
 mkdir -p "$RUN_DIR/redis" "$RUN_DIR/pg" "$LOG_DIR"
-if [ "$(id -u)" = 0 ]; then chown "$PG_USER" "$RUN_DIR/pg"; fi
+if [ "$(id -u)" = 0 ]; then
+    chown "$PG_USER" "$RUN_DIR/pg"
+    if ! "${AS_PG[@]}" test -w "$RUN_DIR/pg"; then
+        echo "error: $PG_USER cannot reach $RUN_DIR/pg (a parent folder such as /root is closed to other users);" \
+            "check the repository out where other users may enter, or run make run as a normal user" >&2
+        exit 1
+    fi
+fi
 if [ ! -f "$RUN_DIR/pg/data/PG_VERSION" ]; then
     echo "initialising PostgreSQL in run/pg/data"
     (cd /tmp && "${AS_PG[@]}" "$PG_BIN/initdb" -D "$RUN_DIR/pg/data" -U cs --auth=trust -E UTF8 >"$LOG_DIR/initdb.log" 2>&1) \

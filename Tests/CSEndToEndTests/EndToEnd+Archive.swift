@@ -19,7 +19,10 @@ extension EndToEnd {
             #expect(try await pg.int("SELECT count(*) FROM cs_schema_migrations") == Migration.all.count, "one row per migration")
             try await Self.createArchiverRole(pg)
             let archiverURL = pg.url(user: "cs_archiver", password: Self.archiverPassword)
-            try cluster.startArchiver(id: "a-1", databaseURL: archiverURL, extraArguments: ["--migrate", "false", "--hot-window-seconds", "3600"])
+            // Two archivers share the stream (one consumer group): still once each.
+            for id in ["a-1", "a-2"] {
+                try cluster.startArchiver(id: id, databaseURL: archiverURL, extraArguments: ["--migrate", "false", "--hot-window-seconds", "3600"])
+            }
 
             // Three conversations closed; one left open.
             var closed: [String] = []

@@ -14,8 +14,7 @@ extension PartitionWorker {
         let (outcome, stored) = try await RatingBook(redis: redis).record(rating, entryID: entryID, clientMessageID: entry.clientMessageID)
         // Before the duplicate check: a crash after the record and before this XADD is repaired
         // when the entry is processed again (the archive ignores the repeat).
-        _ = try await redis.send(
-            "XADD", .init(RedisKeys.finishedConversations), "*", "k", "rated", "c", .init(state.id), "at", .init(acceptedAt))
+        try await FinishedConversations.announce(state.id, kind: "rated", at: acceptedAt, redis: redis)
         guard outcome != .duplicate else { return }
         let frame = stored.render(id: entry.clientMessageID, rateUntil: state.rateUntil)
         _ = try await redis.send("PUBLISH", .init(RedisKeys.userChannel(state.customer.id)), .init(frame))

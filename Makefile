@@ -26,14 +26,16 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 all: build
 
-## deps: install redis-server, libhiredis-dev and python3 (the webhook tests' receiver) when missing (Debian/Ubuntu).
+## deps: install redis-server, libhiredis-dev, python3 (the webhook tests' receiver) and postgresql
+## (the archive; the tests start their own servers from /usr/lib/postgresql/*/bin) when missing (Debian/Ubuntu).
 deps:
-	@if ! command -v redis-server >/dev/null 2>&1 || [ ! -f /usr/include/hiredis/hiredis.h ] || ! command -v python3 >/dev/null 2>&1; then \
-		echo "==> installing redis-server, libhiredis-dev and python3"; \
+	@if ! command -v redis-server >/dev/null 2>&1 || [ ! -f /usr/include/hiredis/hiredis.h ] || ! command -v python3 >/dev/null 2>&1 \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then \
+		echo "==> installing redis-server, libhiredis-dev, python3 and postgresql"; \
 		$(SUDO) apt-get update; \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server libhiredis-dev python3; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server libhiredis-dev python3 postgresql; \
 	else \
-		echo "==> redis-server, libhiredis-dev and python3 present"; \
+		echo "==> redis-server, libhiredis-dev, python3 and postgresql present"; \
 	fi
 
 ## deploy-deps: haproxy (make cluster, tests), docker-compose (compose file check), curl.

@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "cs-gateway", targets: ["cs-gateway"]),
         .executable(name: "cs-dispatcher", targets: ["cs-dispatcher"]),
         .executable(name: "cs-notifier", targets: ["cs-notifier"]),
+        .executable(name: "cs-archiver", targets: ["cs-archiver"]),
         .executable(name: "cs-admin", targets: ["cs-admin"]),
         .executable(name: "cs-loadgen", targets: ["cs-loadgen"]),
         .executable(name: "cs-webhooks", targets: ["cs-webhooks"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // libhiredis from Debian's libhiredis-dev; no pkgConfig (Debian's .pc adds a flag SwiftPM refuses).
@@ -132,9 +134,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The cold store: finished conversations copied from Redis into PostgreSQL (docs/architecture.md).
+        .target(
+            name: "CSArchive",
+            dependencies: [
+                "CSCore", "CSRedis", "CSServer", "CSMonitoring",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "cs-webhooks",
             dependencies: ["CSWebhooks", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cs-archiver",
+            dependencies: ["CSArchive", "CSServer", "CSMonitoring", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -155,8 +173,9 @@ let package = Package(
         .executableTarget(
             name: "cs-admin",
             dependencies: [
-                "CSServer", "CSCore", "CSRedis", "CSGateway", "CSDispatcher", "CSNotifier", "CSWebhooks",
+                "CSServer", "CSCore", "CSRedis", "CSGateway", "CSDispatcher", "CSNotifier", "CSWebhooks", "CSArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -202,7 +221,7 @@ let package = Package(
         .testTarget(
             name: "CSEndToEndTests",
             dependencies: [
-                "CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", "CSDispatcher", "CSNotifier", "CSWebhooks",
+                "CSTestSupport", "CSCore", "CSRedis", "CSServer", "CSGateway", "CSDispatcher", "CSNotifier", "CSWebhooks", "CSArchive",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs a complete local system for development:
 #   redis-server (AOF on) on 127.0.0.1:6390 with its data in run/redis (not the system service),
-#   one cs-gateway on 127.0.0.1:8080, one cs-dispatcher, one cs-notifier, one cs-webhooks (it and
+#   PostgreSQL (Debian's postgresql: initdb into run/pg) on 127.0.0.1:6391, database cs,
+#   one cs-gateway on 127.0.0.1:8080, one cs-dispatcher, one cs-notifier, one cs-archiver, one cs-webhooks (it and
 #   the gateway accept webhook receivers on localhost: development only),
 #   a demo agent `demo` / password `demo` and a demo supervisor `supervisor` / password `demo`.
 # Logs go to run/logs/ and are tailed here; Ctrl-C stops everything.
 #
 # Environment: CS_BIN_DIR (default: `swift build --show-bin-path`), CS_LOCAL_REDIS_PORT (6390),
-# CS_LOCAL_HTTP_PORT (8080), CS_LOG_LEVEL (info).
+# CS_LOCAL_PG_PORT (6391), CS_LOCAL_HTTP_PORT (8080), CS_LOG_LEVEL (info).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,19 +17,21 @@ cd "$ROOT"
 BIN_DIR="${CS_BIN_DIR:-$(swift build --show-bin-path)}"
 REDIS_PORT="${CS_LOCAL_REDIS_PORT:-6390}"
 HTTP_PORT="${CS_LOCAL_HTTP_PORT:-8080}"
+PG_PORT="${CS_LOCAL_PG_PORT:-6391}"
 LOG_LEVEL="${CS_LOG_LEVEL:-info}"
 RUN_DIR="$ROOT/run"
 LOG_DIR="$RUN_DIR/logs"
 REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
 BASE_URL="http://127.0.0.1:${HTTP_PORT}"
+DATABASE_URL="postgres://cs@127.0.0.1:${PG_PORT}/cs"
 
-for exe in cs-gateway cs-dispatcher cs-notifier cs-webhooks cs-admin; do
+for exe in cs-gateway cs-dispatcher cs-notifier cs-webhooks cs-archiver cs-admin; do
     if [ ! -x "$BIN_DIR/$exe" ]; then
         echo "error: $BIN_DIR/$exe not found; run 'make build' (or set CS_BIN_DIR)" >&2
         exit 1
     fi
 done
-for tool in redis-server redis-cli curl; do
+for tool in redis-server redis-cli curl psql; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "error: $tool is not installed (make deps installs redis-server; curl: apt-get install curl)" >&2
         exit 1
@@ -36,14 +39,45 @@ for tool in redis-server redis-cli curl; do
 done
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$REDIS_PORT" "$HTTP_PORT"; do
+# PostgreSQL's programs: pg_config --bindir, else the newest /usr/lib/postgresql/<version>/bin.
+PG_BIN="$(pg_config --bindir 2>/dev/null || true)"
+if [ ! -x "$PG_BIN/initdb" ]; then
+    PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+fi
+if [ ! -x "$PG_BIN/initdb" ] || [ ! -x "$PG_BIN/postgres" ]; then
+    echo "error: PostgreSQL is not installed (make deps installs postgresql)" >&2
+    exit 1
+fi
+# initdb and postgres refuse to run as root: as root they run as the postgres user (Debian's
+# package creates it), else nobody, and run/pg belongs to that user.
+AS_PG=()
+if [ "$(id -u)" = 0 ]; then
+    PG_USER=postgres
+    id -u "$PG_USER" >/dev/null 2>&1 || PG_USER=nobody
+    AS_PG=(setpriv --reuid="$(id -u "$PG_USER")" --regid="$(id -g "$PG_USER")" --clear-groups --)
+fi
+
+for port in "$REDIS_PORT" "$PG_PORT" "$HTTP_PORT"; do
     if port_in_use "$port"; then
         echo "error: 127.0.0.1:$port is already in use (another run-local.sh?); stop it or set CS_LOCAL_REDIS_PORT / CS_LOCAL_HTTP_PORT" >&2
         exit 1
     fi
 done
 
-mkdir -p "$RUN_DIR/redis" "$LOG_DIR"
+mkdir -p "$RUN_DIR/redis" "$RUN_DIR/pg" "$LOG_DIR"
+if [ "$(id -u)" = 0 ]; then
+    chown "$PG_USER" "$RUN_DIR/pg"
+    if ! "${AS_PG[@]}" test -w "$RUN_DIR/pg"; then
+        echo "error: $PG_USER cannot reach $RUN_DIR/pg (a parent folder such as /root is closed to other users);" \
+            "check the repository out where other users may enter, or run make run as a normal user" >&2
+        exit 1
+    fi
+fi
+if [ ! -f "$RUN_DIR/pg/data/PG_VERSION" ]; then
+    echo "initialising PostgreSQL in run/pg/data"
+    (cd /tmp && "${AS_PG[@]}" "$PG_BIN/initdb" -D "$RUN_DIR/pg/data" -U cs --auth=trust -E UTF8 >"$LOG_DIR/initdb.log" 2>&1) \
+        || { echo "error: initdb failed; see $LOG_DIR/initdb.log" >&2; exit 1; }
+fi
 
 # One JWT secret per checkout, kept across restarts so issued tokens stay valid.
 SECRET_FILE="$RUN_DIR/jwt-secret"
@@ -77,7 +111,7 @@ cleanup() {
     echo
     echo "stopping..."
     if [ -n "$TAIL_PID" ]; then kill "$TAIL_PID" 2>/dev/null || true; fi
-    # Reverse start order: gateway, webhooks, notifier, dispatcher, then Redis.
+    # Reverse start order: gateway, webhooks, archiver, notifier, dispatcher, PostgreSQL, then Redis.
     local i pid
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         pid="${PIDS[$i]}"
@@ -118,6 +152,14 @@ start redis "$LOG_DIR/redis.log" redis-server \
     --appendonly yes --appendfsync everysec --save "" --daemonize no
 wait_for "redis-server on port $REDIS_PORT" 20 redis-cli -p "$REDIS_PORT" ping
 
+# PostgreSQL: local connections only, trust authentication (a development machine).
+start postgres "$LOG_DIR/postgres.log" "${AS_PG[@]}" "$PG_BIN/postgres" -D "$RUN_DIR/pg/data" -p "$PG_PORT" \
+    -k "$RUN_DIR/pg" -c listen_addresses=127.0.0.1
+wait_for "PostgreSQL on port $PG_PORT" 30 psql -h 127.0.0.1 -p "$PG_PORT" -U cs -d postgres -Atc "SELECT 1"
+if [ "$(psql -h 127.0.0.1 -p "$PG_PORT" -U cs -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'cs'")" != 1 ]; then
+    psql -h 127.0.0.1 -p "$PG_PORT" -U cs -d postgres -qc "CREATE DATABASE cs" >/dev/null
+fi
+
 export CS_REDIS_URL="$REDIS_URL" CS_LOG_LEVEL="$LOG_LEVEL"
 
 start dispatcher "$LOG_DIR/dispatcher.log" "$BIN_DIR/cs-dispatcher" \
@@ -126,6 +168,8 @@ start notifier "$LOG_DIR/notifier.log" "$BIN_DIR/cs-notifier" \
     --redis-url "$REDIS_URL" --notifier-id n-local --log-level "$LOG_LEVEL"
 start webhooks "$LOG_DIR/webhooks.log" "$BIN_DIR/cs-webhooks" \
     --redis-url "$REDIS_URL" --webhooks-id w-local --log-level "$LOG_LEVEL" --allow-private-targets
+start archiver "$LOG_DIR/archiver.log" "$BIN_DIR/cs-archiver" \
+    --redis-url "$REDIS_URL" --database-url "$DATABASE_URL" --archiver-id a-local --log-level "$LOG_LEVEL"
 start gateway "$LOG_DIR/gateway.log" "$BIN_DIR/cs-gateway" \
     --redis-url "$REDIS_URL" --host 127.0.0.1 --port "$HTTP_PORT" --gateway-id gw-local \
     --jwt-secret "$JWT_SECRET" --log-level "$LOG_LEVEL" --attachments-dir "$RUN_DIR/attachments" --allow-private-webhook-targets
@@ -149,6 +193,7 @@ cat <<EOF
 ================================================================================
  Local customer-service system is running.
    Redis     $REDIS_URL   (AOF, data in run/redis)
+   Archive   $DATABASE_URL   (PostgreSQL, data in run/pg; psql "$DATABASE_URL")
    Gateway   $BASE_URL
    Logs      run/logs/
 
@@ -178,7 +223,7 @@ cat <<EOF
 
 EOF
 
-tail -n 0 -F "$LOG_DIR/gateway.log" "$LOG_DIR/dispatcher.log" "$LOG_DIR/notifier.log" "$LOG_DIR/webhooks.log" "$LOG_DIR/redis.log" &
+tail -n 0 -F "$LOG_DIR/gateway.log" "$LOG_DIR/dispatcher.log" "$LOG_DIR/notifier.log" "$LOG_DIR/webhooks.log" "$LOG_DIR/archiver.log" "$LOG_DIR/redis.log" &
 TAIL_PID=$!
 
 # Stop when any component dies (or on Ctrl-C via the traps).

@@ -40,14 +40,14 @@ fi
 "${COMPOSE[@]}" -f deploy/docker-compose.yml --env-file "$ENV_EXAMPLE" config -q \
     || fail "deploy/docker-compose.yml is invalid (${COMPOSE[*]} config)"
 services="$("${COMPOSE[@]}" -f deploy/docker-compose.yml --env-file "$ENV_EXAMPLE" config --services | sort | tr '\n' ' ')"
-for service in dispatcher functions gateway lb notifier redis webhooks; do
+for service in archiver dispatcher functions gateway lb migrate notifier postgres redis webhooks; do
     [[ " $services" == *" $service "* ]] || fail "docker-compose.yml has no service $service (has: $services)"
 done
 ok "deploy/docker-compose.yml (${COMPOSE[*]} config; services: $services)"
 
 # 2. The committed ACL file is up to date.
 env -u CS_REDIS_PASSWORD_GATEWAY -u CS_REDIS_PASSWORD_DISPATCHER -u CS_REDIS_PASSWORD_NOTIFIER \
-    -u CS_REDIS_PASSWORD_WEBHOOKS -u CS_REDIS_PASSWORD_ADMIN deploy/redis/render-acl.sh "$ENV_EXAMPLE" >"$TMP/users.acl"
+    -u CS_REDIS_PASSWORD_WEBHOOKS -u CS_REDIS_PASSWORD_ARCHIVER -u CS_REDIS_PASSWORD_ADMIN deploy/redis/render-acl.sh "$ENV_EXAMPLE" >"$TMP/users.acl"
 diff -u deploy/redis/users.acl "$TMP/users.acl" >&2 \
     || fail "deploy/redis/users.acl is stale: run deploy/redis/render-acl.sh deploy/.env.example > deploy/redis/users.acl"
 ok "deploy/redis/users.acl matches users.acl.template and $ENV_EXAMPLE"
@@ -75,10 +75,10 @@ done
 cli() { REDISCLI_AUTH="$2" redis-cli -p "$port" --user "$1" "${@:3}" 2>&1; }
 users="$(cli cs-deploy-check "$check_password" ACL LIST)"
 echo "$users" | cut -d' ' -f1-4
-for user in default gateway dispatcher notifier webhooks admin; do
+for user in default gateway dispatcher notifier webhooks archiver admin; do
     grep -q "^user $user " <<<"$users" || fail "ACL user $user is missing"
 done
-for role in gateway dispatcher notifier webhooks admin; do
+for role in gateway dispatcher notifier webhooks archiver admin; do
     var="CS_REDIS_PASSWORD_$(tr '[:lower:]' '[:upper:]' <<<"$role")"
     password="$(sed -n "s/^${var}=//p" "$ENV_EXAMPLE" | tail -n 1)"
     [ "$(cli "$role" "$password" PING)" = PONG ] || fail "$role cannot sign in with $var of $ENV_EXAMPLE"

@@ -77,6 +77,7 @@ extension PartitionWorker {
             try await store.save(state)
             if isNew { try await store.countDaily(["closed": 1], now: now) }
             try await store.clearOpen(customerID: state.customer.id, ifIs: state.id)
+            try await store.announceFinished(state.id, kind: "closed", at: now)
             if wasQueued {
                 try await QueuePositions.publish(skill: state.skill, routing: routing)
             } else if try await drainFreedSlot() > 0 {

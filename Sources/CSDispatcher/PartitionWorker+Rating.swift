@@ -12,6 +12,9 @@ extension PartitionWorker {
             closedAt: state.closedAt ?? acceptedAt, agent: state.agent, handlers: state.handlers, team: state.skill,
             customer: state.customer)
         let (outcome, stored) = try await RatingBook(redis: redis).record(rating, entryID: entryID, clientMessageID: entry.clientMessageID)
+        // Before the duplicate check: a crash after the record and before this XADD is repaired
+        // when the entry is processed again (the archive ignores the repeat).
+        try await FinishedConversations.announce(state.id, kind: "rated", at: acceptedAt, redis: redis)
         let frame = stored.render(id: entry.clientMessageID, rateUntil: state.rateUntil)
         // Also for a duplicate: the owner that applied it may have died before recording the event.
         if configuration.webhooks.wants(.rating) {

@@ -9,7 +9,7 @@ import Logging
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cs-admin", abstract: "Operator tool: agents, canned responses, notifications, dead letters, status, Redis functions.",
-        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self, DeadCommand.self, StatusCommand.self, FunctionsCommand.self, WebhookCommand.self])
+        subcommands: [AgentCommand.self, CannedCommand.self, NotifyCommand.self, DeadCommand.self, StatusCommand.self, FunctionsCommand.self, WebhookCommand.self, DatabaseCommand.self])
 }
 
 /// Options every admin subcommand takes.

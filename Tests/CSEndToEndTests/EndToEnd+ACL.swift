@@ -78,16 +78,29 @@ extension EndToEnd {
         try await refused(.admin, ["CONFIG", "SET", "appendonly", "no"])
         try await refused(.admin, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "msg"])
         try await allowed(.admin, ["XLEN", RedisKeys.inbound(partition: 0)])
+        // The archiver reads conversations and may only set their expiry, never change them.
+        let archived = "v_aclcheck0000.abcdefgh"
+        try await refused(.archiver, ["HSET", RedisKeys.conversation(archived), "agent", "mallory"])
+        try await refused(.archiver, ["DEL", RedisKeys.conversationLog(archived)])
+        try await refused(.archiver, ["XADD", RedisKeys.inbound(partition: 0), "*", "k", "msg"])
+        try await refused(.archiver, ["HSET", RedisKeys.rating(archived), "score", "1"])
+        try await refused(.archiver, ["FLUSHDB"])
+        try await allowed(.archiver, ["HGETALL", RedisKeys.conversation(archived)])
+        try await allowed(.archiver, ["PEXPIREAT", RedisKeys.conversation(archived), "1"])
+        try await allowed(.archiver, ["HGETALL", RedisKeys.rating(archived)])
+        try await refused(.archiver, ["HSET", RedisKeys.conversationDedup(archived), "x", "1"])
+        try await allowed(.archiver, ["PEXPIREAT", RedisKeys.conversationDedup(archived), "1"])
+        try await allowed(.archiver, ["XRANGE", RedisKeys.conversationLog(archived), "-", "+"])
 
         // No role runs Lua of its own (issue 21, item 10): no EVAL, no SCRIPT LOAD, no FUNCTION
         // LOAD but the admin's; each role calls its own functions only; the gateway may append
         // to the inbound streams and do nothing else to them.
-        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .webhooks, .admin] {
+        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .webhooks, .archiver, .admin] {
             try await refused(role, ["EVAL", "return 1", "0"])
             try await refused(role, ["SCRIPT", "LOAD", "return 1"])
             try await refused(role, ["FUNCTION", "FLUSH"])
         }
-        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .webhooks] {
+        for role in [ACLUsers.Role.gateway, .dispatcher, .notifier, .webhooks, .archiver] {
             try await refused(role, ["FUNCTION", "LOAD", "#!lua name=mallory\nredis.register_function('m', function() return 1 end)"])
         }
         try await refused(.gateway, ["FCALL", "cs_conversation_append", "0"])
@@ -106,8 +119,9 @@ extension EndToEnd {
         configuration.logLevel = "info"
         // Every process beats (cs:{ops}:proc:*) at least once while the test runs.
         configuration.environment = ["CS_HEARTBEAT_MS": "500"]
-        // The cluster's own URL (cs-admin, redis-cli) is the admin user's.
-        try await Cluster.run(
+        // The cluster's own URL (cs-admin, redis-cli) is the admin user's. An archiver, as its own
+        // user, archives the conversation into a PostgreSQL of the test.
+        try await PostgresServer.with { pg in try await Cluster.run(
             testName: "aclUsers", redisURL: users.url(.admin, port: redis.port), configuration: configuration,
             onShutdownProblems: { for problem in $0 { Issue.record(Comment(rawValue: "shutdown: \(problem)")) } }
         ) { cluster in
@@ -117,6 +131,7 @@ extension EndToEnd {
             // A repeated --redis-url wins over the cluster's (the last one counts).
             try cluster.startDispatcher(id: "d-1", extraArguments: ["--redis-url", users.url(.dispatcher, port: redis.port)])
             try cluster.startNotifier(id: "n-1", redisURL: users.url(.notifier, port: redis.port))
+            try cluster.startArchiver(id: "a-1", databaseURL: pg.url, extraArguments: ["--redis-url", users.url(.archiver, port: redis.port)])
             let gateway = try await cluster.startGateway(id: "gw-1", extraArguments: ["--redis-url", users.url(.gateway, port: redis.port)])
             try await cluster.addAgent(id: "alice", name: "Alice", password: Self.agentPassword, max: 2)
             try await cluster.admin(["canned", "add", "--team", "--shortcut", "hello", "--text", "Hello!"])
@@ -166,11 +181,16 @@ extension EndToEnd {
                 try await receiver.waitUntil("the rating's webhook") { requests in
                     requests.contains { $0.eventID.hasPrefix(conversationID + ":rating:") && $0.status == 200 }
                 }
+
+                // The archiver copied it (with its rating) and set its keys' expiry.
+                try await Self.awaitCount(pg, "SELECT count(*) FROM cs_ratings WHERE conversation_id = '\(conversationID)' AND score = 5", equals: 1)
+                let expiry = try await cluster.redisCommand(["PEXPIRETIME", RedisKeys.conversation(conversationID)])
+                #expect((Int(expiry.first ?? "") ?? 0) > 0, "archived: expiry set (\(expiry))")
             }
             await receiver.stop()
             // Refusals read NOPERM, or inside a Lua script "The user executing the script can't ...".
             let denied = cluster.processLogLines(containing: "NOPERM") + cluster.processLogLines(containing: "user executing the script")
             #expect(denied.isEmpty, "ACL refusals in process logs: \(denied.prefix(5))")
-        }
+        } }
     }
 }

@@ -17,7 +17,7 @@ import Logging
 /// ```
 public struct ACLUsers: Sendable {
     public enum Role: String, Sendable, CaseIterable {
-        case gateway, dispatcher, notifier, webhooks, admin
+        case gateway, dispatcher, notifier, webhooks, archiver, admin
         /// The variable of `deploy/.env.example` (and of render-acl.sh) holding the role's password.
         public var passwordVariable: String { "CS_REDIS_PASSWORD_" + rawValue.uppercased() }
     }

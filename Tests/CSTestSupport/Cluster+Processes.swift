@@ -114,7 +114,7 @@ extension Cluster {
     @discardableResult
     public func stopAll(gracefully: Bool) async -> [String] {
         let (gateways, others, killed) = lock.withLock {
-            (_gateways.map(\.process), _dispatchers + _notifiers, deliberatelyKilled)
+            (_gateways.map(\.process), _dispatchers + _notifiers + _archivers, deliberatelyKilled)
         }
         var problems: [String] = []
         for process in gateways + others where !process.isRunning && !killed.contains(ObjectIdentifier(process)) {

@@ -54,6 +54,7 @@ public final class Cluster: @unchecked Sendable {
     var _dispatchers: [ManagedProcess] = []
     var _notifiers: [ManagedProcess] = []
     var _webhooks: [ManagedProcess] = []
+    var _archivers: [ManagedProcess] = []
     var deliberatelyKilled: Set<ObjectIdentifier> = []
     var commandCounter = 0
 
@@ -61,7 +62,7 @@ public final class Cluster: @unchecked Sendable {
     public var dispatchers: [ManagedProcess] { lock.withLock { _dispatchers } }
     public var notifiers: [ManagedProcess] { lock.withLock { _notifiers } }
     public var allProcesses: [ManagedProcess] {
-        lock.withLock { _gateways.map(\.process) + _dispatchers + _notifiers + _webhooks }
+        lock.withLock { _gateways.map(\.process) + _dispatchers + _notifiers + _webhooks + _archivers }
     }
 
     public init(testName: String, redisURL: String, configuration: Configuration = .init()) {

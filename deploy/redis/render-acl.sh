@@ -3,7 +3,7 @@
 #
 #   deploy/redis/render-acl.sh [ENV_FILE] > users.acl
 #
-# Passwords come from CS_REDIS_PASSWORD_GATEWAY, _DISPATCHER, _NOTIFIER, _WEBHOOKS and _ADMIN: from the
+# Passwords come from CS_REDIS_PASSWORD_GATEWAY, _DISPATCHER, _NOTIFIER, _WEBHOOKS, _ARCHIVER and _ADMIN: from the
 # environment, else from ENV_FILE (KEY=VALUE lines, e.g. deploy/.env). Only their SHA-256 goes
 # into the output (`#<hex>`), never the clear text. Passwords must be 16-128 characters of
 # [A-Za-z0-9._~-] so that they can be used in redis:// URLs as they are. Example values (with
@@ -31,7 +31,7 @@ if [ -n "$ENV_FILE" ] && [ ! -r "$ENV_FILE" ]; then
 fi
 
 script=""
-for role in gateway dispatcher notifier webhooks admin; do
+for role in gateway dispatcher notifier webhooks archiver admin; do
     var="CS_REDIS_PASSWORD_$(printf '%s' "$role" | tr '[:lower:]' '[:upper:]')"
     password="$(value_of "$var")"
     if ! [[ "$password" =~ ^[A-Za-z0-9._~-]{16,128}$ ]]; then

@@ -84,8 +84,9 @@ struct PartitionWorker {
                     }
                 }
                 if failure == nil && lease.mayProcess {
-                    if recovering {
-                        // A read of the pending list would return these entries again until acked.
+                    // A read of the pending list would return these entries again until acked;
+                    // webhook events wait for the appends' seqs, which a blocking read would delay.
+                    if recovering || batch.pending.contains(where: { $0.webhook != nil }) {
                         do {
                             try await store.flush(&batch)
                         } catch {

@@ -13,7 +13,11 @@ public enum ExampleSecrets {
         "example-gateway-password-change-me",
         "example-dispatcher-password-change-me",
         "example-notifier-password-change-me",
+        "example-webhooks-password-change-me",
+        "example-archiver-password-change-me",
         "example-admin-password-change-me",
+        "example-pg-owner-password-change-me",
+        "example-pg-archiver-password-change-me",
     ]
 
     /// Why `value` may not be used as the secret `name`, or nil when it may.

@@ -55,7 +55,8 @@ struct AccountProtectionTests {
         var secrets: Set<String> = []
         for line in text.split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, ["CS_JWT_SECRET", "CS_ADMIN_KEY"].contains(parts[0]) || parts[0].hasPrefix("CS_REDIS_PASSWORD_") else { continue }
+            guard parts.count == 2, ["CS_JWT_SECRET", "CS_ADMIN_KEY"].contains(parts[0]) || parts[0].hasPrefix("CS_REDIS_PASSWORD_")
+                || parts[0].hasPrefix("CS_PG_PASSWORD_") else { continue }
             secrets.insert(parts[1])
         }
         #expect(secrets == ExampleSecrets.shipped)

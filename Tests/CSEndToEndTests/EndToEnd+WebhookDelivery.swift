@@ -28,6 +28,19 @@ extension EndToEnd {
 
         /// Every event recorded so far, oldest first (the ground truth of what must arrive).
         func recordedEvents() async throws -> [WebhookEvent] { try await EndToEnd.webhookEvents(redis) }
+
+        /// The recorded events once no more are being written: a frame reaches its clients
+        /// (published inside the append) before the dispatcher records its event (after the
+        /// append's reply), so the last events can trail the last message a client sees.
+        func settledEvents() async throws -> [WebhookEvent] {
+            var events = try await recordedEvents()
+            while true {
+                try await Task.sleep(for: .milliseconds(300))
+                let again = try await recordedEvents()
+                if again.count == events.count { return again }
+                events = again
+            }
+        }
     }
 
     /// A system whose gateway accepts loopback endpoints, a receiver, a supervisor and an agent
@@ -120,7 +133,7 @@ extension EndToEnd {
             try await Task.sleep(for: .seconds(2))
             try await rig.receiver.start()
 
-            let events = try await rig.recordedEvents()
+            let events = try await rig.settledEvents()
             let minimum = 4 * 2 + 3 * 11 + 7
             #expect(events.count >= minimum, "opened, assigned and messages of 4 conversations: \(events.count)")
             let messages = events.filter { $0.type == .message }
@@ -173,7 +186,7 @@ extension EndToEnd {
             try await Self.chat(rig, scope, customers: ["Cy"], messages: 2, agent: ada.client)
             try rig.cluster.startWebhooks(id: "w1b", extraArguments: Self.fastWebhookArguments)
 
-            let events = try await rig.recordedEvents()
+            let events = try await rig.settledEvents()
             let requests = try await rig.receiver.waitUntil("every event after the kill", timeout: .seconds(120)) { requests in
                 let ok = Set(requests.filter { $0.status == 200 }.map(\.eventID))
                 return events.allSatisfy { ok.contains($0.id) }

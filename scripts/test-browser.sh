@@ -35,4 +35,4 @@ mkdir -p test-output/browser
 echo "==> browser tests (screenshots and logs in test-output/browser)"
 cd Tests/browser
 # shellcheck disable=SC2086
-exec "$PYTHON" -m unittest -v ${CS_BROWSER_TESTS:-test_http test_chat test_queue test_embed}
+exec "$PYTHON" -m unittest -v ${CS_BROWSER_TESTS:-test_http test_chat test_queue test_embed test_attachments}

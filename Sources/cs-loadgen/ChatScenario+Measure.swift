@@ -68,7 +68,7 @@ extension ChatScenario {
             disconnects: counters.disconnects.load(ordering: .relaxed), skippedSends: counters.skippedSends.load(ordering: .relaxed),
             undelivered: max(drained.sent - drained.delivered, 0), redis: redisReport)
         if let cpu = result.cpu, delivered > 0 {
-            result.chat!.cpuMicrosPerMessage = cpu.coresByProcess.mapValues { rounded($0 * cpu.seconds * 1e6 / Double(delivered)) }
+            result.chat!.cpuMicrosPerMessage = cpu.cpuSecondsByProcess.mapValues { rounded($0 * 1e6 / Double(delivered)) }
             result.chat!.contextSwitchesPerMessage = cpu.voluntaryContextSwitches.mapValues { rounded(Double($0) / Double(delivered), 2) }
         }
         if drained.sent != drained.delivered {

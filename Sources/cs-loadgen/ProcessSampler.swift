@@ -99,9 +99,11 @@ struct CPUWindow {
         }
         let now = ["cs-loadgen": ProcessSampler.ownCPUSeconds()].merging(
             processes.map { ($0.name, ProcessSampler.cpuSeconds(pid: $0.pid) ?? .nan) }, uniquingKeysWith: { a, _ in a })
+        var used: [String: Double] = [:]
         for (name, value) in now {
             guard let before = startCPU[name], value.isFinite, seconds > 0 else { continue }
             cores[name] = ((value - before) / seconds * 100).rounded() / 100
+            used[name] = ((value - before) * 1000).rounded() / 1000
         }
         var switches: [String: Int] = [:]
         for process in processes {
@@ -114,7 +116,7 @@ struct CPUWindow {
         }
         let machineCores = ProcessInfo.processInfo.activeProcessorCount
         let unattributed = busy.map { max(0, ($0 * Double(machineCores) - cores.values.reduce(0, +)) * 100).rounded() / 100 }
-        return CPUReport(seconds: (seconds * 100).rounded() / 100, coresByProcess: cores, voluntaryContextSwitches: switches, machineBusyFraction: busy,
+        return CPUReport(seconds: (seconds * 100).rounded() / 100, coresByProcess: cores, cpuSecondsByProcess: used, voluntaryContextSwitches: switches, machineBusyFraction: busy,
                          unattributedCores: unattributed, machineCores: machineCores)
     }
 }
@@ -124,6 +126,9 @@ struct CPUReport: Codable, Sendable {
     var seconds: Double
     /// Cores used (1.0 = one core fully busy) by the load generator and each watched process.
     var coresByProcess: [String: Double]
+    /// CPU seconds (user + system) of each watched process over the window, unrounded: per-message
+    /// costs at low rates come from these (cores rounded to 0.01 are too coarse there).
+    var cpuSecondsByProcess: [String: Double] = [:]
     /// Voluntary context switches of each watched process over the window (all its threads).
     var voluntaryContextSwitches: [String: Int] = [:]
     /// Fraction of all the machine's cores that were busy.

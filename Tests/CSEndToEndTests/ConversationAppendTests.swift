@@ -82,18 +82,6 @@ struct ConversationAppendTests {
 
     /// Runs `body` with a client of a fresh redis-server on a free port; stops both afterwards.
     static func withRedis(_ body: (RedisClient) async throws -> Void) async throws {
-        let server = try await RedisServer()
-        let redis = RedisClient(configuration: server.configuration, logger: Logger(label: "conversation-append-test"))
-        redis.register([ServerFunctionLibraries.conversation])
-        do {
-            try await redis.installFunctions()
-            try await body(redis)
-        } catch {
-            await redis.close()
-            try await server.stop()
-            throw error
-        }
-        await redis.close()
-        try await server.stop()
+        try await RedisServer.withClient(installing: [ServerFunctionLibraries.conversation], label: "conversation-append-test", body)
     }
 }

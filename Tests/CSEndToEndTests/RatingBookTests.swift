@@ -56,18 +56,6 @@ struct RatingBookTests {
 
     /// Runs `body` with a client of a fresh redis-server on a free port; stops both afterwards.
     static func withRedis(_ body: (RedisClient) async throws -> Void) async throws {
-        let server = try await RedisServer()
-        let redis = RedisClient(configuration: server.configuration, logger: Logger(label: "rating-book-test"))
-        redis.register([ServerFunctionLibraries.ratings])
-        do {
-            try await redis.installFunctions()
-            try await body(redis)
-        } catch {
-            await redis.close()
-            try await server.stop()
-            throw error
-        }
-        await redis.close()
-        try await server.stop()
+        try await RedisServer.withClient(installing: [ServerFunctionLibraries.ratings], label: "rating-book-test", body)
     }
 }

@@ -7,8 +7,8 @@ import CSRedis
 ///
 /// Order is kept: commands of one pipeline run in Redis in the order written, and every step that
 /// is not a deferred append flushes the batch first (`ConversationStore.flush(_:)`). What is left
-/// at the end of a batch goes out ahead of the next read, in its pipeline (`CarriedAppends`): at
-/// the rates deployments run a batch is a message or two, and this saves it a round trip.
+/// at the end of a batch is sent then (`CarriedAppends`, sending it with the next read, is off:
+/// see `PartitionWorker.carriesAppends`).
 struct AppendBatch {
     struct Pending {
         let entryID: String

@@ -84,9 +84,14 @@ struct PartitionWorker {
                     }
                 }
                 if failure == nil && lease.mayProcess {
-                    // A read of the pending list would return these entries again until acked;
-                    // webhook events wait for the appends' seqs, which a blocking read would delay.
-                    if recovering || batch.pending.contains(where: { $0.webhook != nil }) {
+                    // Carrying is off: a carried append refused FENCED comes back with the read
+                    // it rode with, which has already handed new entries to this consumer that
+                    // is now giving the partition up, and the new owner does not claim them
+                    // again until it recovers (found by the fencing failover test). Flushing
+                    // first, as before, never reads after a refused write. Also: a read of the
+                    // pending list would return carried entries again, and webhook events wait
+                    // for the appends' seqs, which a blocking read would delay.
+                    if Self.carriesAppends == false || recovering || batch.pending.contains(where: { $0.webhook != nil }) {
                         do {
                             try await store.flush(&batch)
                         } catch {
@@ -232,6 +237,12 @@ struct PartitionWorker {
         acknowledgement.sent(trimmed: acknowledging.count > 1)
         return Array(replies.dropFirst(acknowledging.count))
     }
+}
+
+extension PartitionWorker {
+    /// Whether a batch's last appends ride with the next read (`CarriedAppends`). Off until a
+    /// fenced carried append can no longer leave freshly read entries with a consumer that quits.
+    static let carriesAppends = false
 }
 
 /// Appends queued at the end of a batch, sent ahead of the next read in its pipeline, with the

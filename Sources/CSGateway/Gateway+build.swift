@@ -21,7 +21,6 @@ public func buildGateway(_ configuration: GatewayConfiguration, logger: Logger, 
     redis.register(GatewayFunctions.libraries)
     // The chat hot path's connections, one per event loop of the server (`RedisLanes`).
     let lanes = RedisLanes(configuration: redisConfiguration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
-    for lane in lanes.all { lane.register(GatewayFunctions.libraries) }
     var subscriberConfiguration = configuration.redis
     subscriberConfiguration.clientName = "\(configuration.gatewayID)-sub"
     // Deliveries are read on the pub/sub connection's own loop: see `DeliveryService.executor`.

@@ -36,7 +36,4 @@ public struct RedisLanes: Sendable {
     public var current: RedisClient {
         MultiThreadedEventLoopGroup.currentEventLoop.map { client(for: ObjectIdentifier($0)) } ?? fallback
     }
-
-    /// Every lane's client.
-    public var all: [RedisClient] { Array(clients.values) }
 }
